@@ -1,0 +1,1 @@
+"""Platform adapters: translate Telegram and Slack events to core calls and back."""

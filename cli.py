@@ -1,0 +1,96 @@
+"""The ``coach`` command: one entry point for every process of the Procfile."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Callable, Sequence
+
+from core.config import Settings, load_settings
+from core.errors import ConfigError
+from core.logs import setup_logging
+from storage.crypto import Cipher
+from storage.db import open_database
+from storage.migrate import migrate
+
+logger = logging.getLogger("coach")
+
+
+def start(settings: Settings, *, need_secrets: bool = True) -> None:
+    """Open the database and bring its schema up to date (every process does this on start)."""
+    cipher = None
+    if settings.encryption_key is not None:
+        cipher = Cipher(settings.encryption_key.get_secret_value())
+    elif need_secrets:
+        settings.require("encryption_key")
+    db = open_database(settings.database_url, cipher)
+    migrate(db)
+
+
+def cmd_migrate(settings: Settings, _: argparse.Namespace) -> int:
+    """Apply pending migrations and report what was done."""
+    cipher = Cipher(settings.encryption_key.get_secret_value()) if settings.encryption_key else None
+    db = open_database(settings.database_url, cipher)
+    applied = migrate(db)
+    print(f"Database is up to date ({len(applied)} migration(s) applied).")
+    return 0
+
+
+def _missing_for_processes(settings: Settings) -> list[str]:
+    lines = []
+    if settings.gemini_api_key is None:
+        lines.append("set GEMINI_API_KEY to talk to the coach (coach chat, Telegram, Slack)")
+    if settings.telegram_bot_token is None:
+        lines.append("set TELEGRAM_BOT_TOKEN (from @BotFather) to run the Telegram bot")
+    if settings.slack_bot_token is None or (
+        settings.slack_signing_secret is None and settings.slack_app_token is None
+    ):
+        lines.append(
+            "set SLACK_BOT_TOKEN and SLACK_APP_TOKEN (Socket Mode) or SLACK_SIGNING_SECRET "
+            "(HTTP) to run the Slack bot"
+        )
+    return lines
+
+
+def cmd_status(settings: Settings, _: argparse.Namespace) -> int:
+    """Say what is configured and what to set next."""
+    start(settings, need_secrets=False)
+    print(f"Database: {settings.database_url.split('@')[-1]} (schema up to date)")
+    todo = _missing_for_processes(settings)
+    if not todo:
+        print("Everything is configured.")
+    for line in todo:
+        print(f"Next: {line}.")
+    return 0
+
+
+COMMANDS: dict[str, tuple[str, Callable[[Settings, argparse.Namespace], int]]] = {
+    "migrate": ("Create or upgrade the database schema", cmd_migrate),
+    "status": ("Show the configuration and what to set next", cmd_status),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Argument parser with one subcommand per process."""
+    parser = argparse.ArgumentParser(prog="coach", description="Coach: a training coach chat bot.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name, (help_text, _) in COMMANDS.items():
+        sub.add_parser(name, help=help_text)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse arguments, load settings and run the subcommand."""
+    args = build_parser().parse_args(argv)
+    try:
+        settings = load_settings()
+        setup_logging(settings.log_level)
+        return COMMANDS[args.command][1](settings, args)
+    except ConfigError as exc:
+        print(f"coach: {exc.user_message}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

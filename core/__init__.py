@@ -1,0 +1,1 @@
+"""Coach's core: conversation, tools, planning rules, sync and the Intervals.icu client."""

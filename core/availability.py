@@ -1,0 +1,76 @@
+"""Training availability: one row per athlete and weekday (0 = Sunday)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from core.clock import DAY_NAMES
+from core.errors import ValidationError
+from core.feedback import Feedback
+from core.fields import AvailabilityChanges, parse
+from storage import db
+from storage.models import TrainingAvailability, utcnow
+
+logger = logging.getLogger(__name__)
+
+FLAGS = (
+    "morning",
+    "afternoon",
+    "evening",
+    "bike_access",
+    "gym_access",
+    "indoor_only",
+    "outdoor_only",
+)
+
+
+def _day_dict(day: int, row: TrainingAvailability | None) -> dict[str, Any]:
+    # An athlete who never said otherwise is taken as available, with a bike, no gym.
+    source = row.__data__ if row else {f.name: f.default for f in TrainingAvailability._meta.sorted_fields}
+    out: dict[str, Any] = {"day_of_week": day, "day_name": DAY_NAMES[day]}
+    out.update({flag: bool(source[flag]) for flag in FLAGS})
+    out["notes"] = source["notes"] or ""
+    return out
+
+
+def read_week(athlete_id: int) -> list[dict[str, Any]]:
+    """All seven days, Sunday first, defaults filled in."""
+    rows = {
+        r.day_of_week: r
+        for r in TrainingAvailability.select().where(TrainingAvailability.athlete == athlete_id)
+    }
+    return [_day_dict(day, rows.get(day)) for day in range(7)]
+
+
+async def get_availability(athlete_id: int) -> Feedback:
+    """The athlete's weekly availability (design: get_training_availability)."""
+    week = await db.call(read_week, athlete_id)
+    return Feedback(True, "Weekly availability.", data={"availability": week})
+
+
+def _write(athlete_id: int, changes: AvailabilityChanges) -> dict[str, Any]:
+    day = changes.day_of_week
+    delta = changes.model_dump(exclude_unset=True, exclude={"day_of_week"})
+    with db.database.atomic():
+        row = TrainingAvailability.get_or_none(
+            (TrainingAvailability.athlete == athlete_id) & (TrainingAvailability.day_of_week == day)
+        )
+        merged = {**_day_dict(day, row), **delta}
+        if merged["indoor_only"] and merged["outdoor_only"]:
+            raise ValidationError("A day can not be both indoor only and outdoor only.")
+        if row is None:
+            row = TrainingAvailability(athlete=athlete_id, day_of_week=day)
+        for key in (*FLAGS, "notes"):
+            setattr(row, key, merged[key])
+        row.updated_at = utcnow()
+        row.save()
+        return _day_dict(day, row)
+
+
+async def update_availability(athlete_id: int, changes: Any) -> Feedback:
+    """Change one weekday's availability (design: update_training_availability)."""
+    parsed = parse(AvailabilityChanges, changes)
+    day = await db.call(_write, athlete_id, parsed)
+    logger.info("availability of athlete %s updated for %s", athlete_id, day["day_name"])
+    return Feedback(True, f"Availability for {day['day_name']} updated.", data=day)

@@ -1,0 +1,238 @@
+"""Planned-workout service: list, get, create, update, delete, always for one athlete.
+
+Each write validates, checks ownership and conflicts, saves the row and its
+sync item in one transaction, then tries Intervals.icu at once (see core.sync).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import Any
+
+from core import sync
+from core.clock import today_in
+from core.conflicts import availability_problems, suggest_alternatives
+from core.errors import Conflict, NotFound, ValidationError
+from core.feedback import SYNC_MESSAGES, Feedback
+from core.fields import WorkoutChanges, WorkoutDraft, parse, parse_date
+from core.intervals import IntervalsPool
+from storage import db
+from storage.models import Athlete, PlannedWorkout, TrainingAvailability, utcnow
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_WINDOW_DAYS = 14
+MAX_WINDOW_DAYS = 366
+
+
+def _athlete(athlete_id: int) -> Athlete:
+    athlete = Athlete.get_or_none(Athlete.id == athlete_id)
+    if athlete is None:
+        raise NotFound("Athlete not found.")
+    return athlete
+
+
+def _owned(athlete_id: int, workout_id: Any) -> PlannedWorkout:
+    # Another athlete's workout gets the same answer as a missing one: ids leak nothing.
+    row = None
+    if isinstance(workout_id, str) and 0 < len(workout_id) <= 16:
+        row = PlannedWorkout.get_or_none(
+            (PlannedWorkout.id == workout_id) & (PlannedWorkout.athlete == athlete_id)
+        )
+    if row is None:
+        raise NotFound(f"No planned workout with id {str(workout_id)[:20]!r}.")
+    return row
+
+
+def availability_map(athlete_id: int) -> dict[int, dict[str, Any]]:
+    """The athlete's availability rows keyed by weekday (0 = Sunday)."""
+    rows = TrainingAvailability.select().where(TrainingAvailability.athlete == athlete_id)
+    return {r.day_of_week: r.__data__ for r in rows}
+
+
+def _check_conflicts(
+    athlete: Athlete, fields: dict[str, Any], exclude_id: str | None, override: bool
+) -> list[str]:
+    """Raise Conflict unless overridden; return the warnings to report either way."""
+    availability = availability_map(athlete.id)
+    warnings = availability_problems(fields, availability)
+    same_slot = PlannedWorkout.select().where(
+        (PlannedWorkout.athlete == athlete.id)
+        & (PlannedWorkout.date == fields["date"])
+        & (PlannedWorkout.type == fields["type"])
+        & (PlannedWorkout.completed == False)  # noqa: E712 (peewee expression)
+    )
+    if exclude_id:
+        same_slot = same_slot.where(PlannedWorkout.id != exclude_id)
+    duplicate = any(w.time_of_day == fields.get("time_of_day") for w in same_slot)
+    if duplicate:
+        when = fields.get("time_of_day") or "that day"
+        warnings.append(f"There is already a {fields['type']} on {fields['date']} ({when})")
+    if warnings and not override:
+        taken = {
+            (w.date, w.time_of_day)
+            for w in PlannedWorkout.select(PlannedWorkout.date, PlannedWorkout.time_of_day).where(
+                (PlannedWorkout.athlete == athlete.id) & (PlannedWorkout.type == fields["type"])
+            )
+        }
+        suggestions = suggest_alternatives(
+            fields, availability, today=today_in(athlete.timezone), taken=taken
+        )
+        raise Conflict(
+            "This workout conflicts with your schedule. Pick another day or confirm to keep it.",
+            kind="duplicate" if duplicate and len(warnings) == 1 else "availability",
+            warnings=warnings,
+            suggestions=suggestions,
+        )
+    return warnings
+
+
+def _sync_state(athlete: Athlete) -> str:
+    return "PENDING" if athlete.connected else "LOCAL"
+
+
+def _create_row(athlete_id: int, draft: WorkoutDraft, override: bool) -> tuple[str, str | None, list[str]]:
+    with db.database.atomic():
+        athlete = _athlete(athlete_id)
+        fields = draft.model_dump()
+        warnings = _check_conflicts(athlete, fields, None, override)
+        row = PlannedWorkout.create(
+            athlete=athlete.id, sync_status=_sync_state(athlete), modified_locally=True, **fields
+        )
+        item = sync.enqueue(athlete.id, row.id, "create", {"date": row.date.isoformat()}) if athlete.connected else None
+        return row.id, item, warnings
+
+
+def _update_row(
+    athlete_id: int, workout_id: str, changes: WorkoutChanges, override: bool
+) -> tuple[str | None, list[str]]:
+    with db.database.atomic():
+        athlete = _athlete(athlete_id)
+        row = _owned(athlete.id, workout_id)
+        delta = changes.model_dump(exclude_unset=True)
+        if not delta:
+            raise ValidationError("Nothing to change: give at least one field to update.")
+        merged = {**row.__data__, **delta}
+        warnings = []
+        if {"date", "type", "time_of_day", "location"} & delta.keys():
+            warnings = _check_conflicts(athlete, merged, row.id, override)
+        old_date = row.date
+        for key, value in delta.items():
+            setattr(row, key, value)
+        row.sync_status, row.modified_locally, row.updated_at = _sync_state(athlete), True, utcnow()
+        row.save()
+        item = None
+        if athlete.connected:
+            item = sync.enqueue(athlete.id, row.id, "update", {"date": old_date.isoformat()})
+        return item, warnings
+
+
+def _delete_row(athlete_id: int, workout_id: str) -> tuple[dict[str, Any], str | None]:
+    with db.database.atomic():
+        athlete = _athlete(athlete_id)
+        row = _owned(athlete.id, workout_id)
+        snapshot = sync.workout_dict(row)
+        item = None
+        if athlete.connected and (row.remote_event_id or row.sync_status != "LOCAL"):
+            item = sync.enqueue(athlete.id, row.id, "delete", sync.delete_payload(row))
+        row.delete_instance()
+        return snapshot, item
+
+
+async def _sync_outcome(pool: IntervalsPool, item_id: str | None) -> tuple[str | None, str]:
+    if item_id is None:
+        return None, SYNC_MESSAGES["local"]
+    status = await sync.push(pool, item_id)
+    if status == "failed":
+        error = await db.call(sync.last_error, item_id)
+        return "failed", SYNC_MESSAGES["failed"].format(error=error)
+    status = status or "pending"
+    return status, SYNC_MESSAGES[status]  # type: ignore[return-value]
+
+
+def _read(athlete_id: int, workout_id: str) -> dict[str, Any]:
+    return sync.workout_dict(_owned(athlete_id, workout_id))
+
+
+async def get_workout(athlete_id: int, workout_id: str) -> Feedback:
+    """One workout of this athlete."""
+    data = await db.call(_read, athlete_id, workout_id)
+    return Feedback(True, "Found the workout.", data=data)
+
+
+def _list(athlete_id: int, start: Any, end: Any, include_completed: bool) -> dict[str, Any]:
+    athlete = _athlete(athlete_id)
+    window = parse_range(start, end, today_in(athlete.timezone))
+    query = (
+        PlannedWorkout.select()
+        .where(
+            (PlannedWorkout.athlete == athlete.id)
+            & (PlannedWorkout.date >= window[0])
+            & (PlannedWorkout.date <= window[1])
+        )
+        .order_by(PlannedWorkout.date, PlannedWorkout.time_of_day)
+    )
+    if not include_completed:
+        query = query.where(PlannedWorkout.completed == False)  # noqa: E712
+    workouts = [sync.workout_dict(w) for w in query]
+    return {
+        "count": len(workouts),
+        "date_range": {"start": window[0].isoformat(), "end": window[1].isoformat()},
+        "workouts": workouts,
+    }
+
+
+def parse_range(start: Any, end: Any, today: dt.date) -> tuple[dt.date, dt.date]:
+    """A validated date window; defaults to today and 14 days after the start."""
+    first = parse_date(start, "start_date") if start else today
+    last = parse_date(end, "end_date") if end else first + dt.timedelta(days=DEFAULT_WINDOW_DAYS)
+    if last < first:
+        raise ValidationError("The end date is before the start date.")
+    if (last - first).days > MAX_WINDOW_DAYS:
+        raise ValidationError(f"Ask for at most {MAX_WINDOW_DAYS} days at a time.")
+    return first, last
+
+
+async def list_workouts(
+    athlete_id: int, start: Any = None, end: Any = None, include_completed: bool = False
+) -> Feedback:
+    """Workouts in a date window (default: today + 14 days)."""
+    data = await db.call(_list, athlete_id, start, end, include_completed)
+    return Feedback(True, f"{data['count']} planned workouts.", data=data)
+
+
+async def create_workout(
+    pool: IntervalsPool, athlete_id: int, fields: Any, *, override: bool = False
+) -> Feedback:
+    """Validate, save locally, then sync; conflicts raise unless ``override``."""
+    draft = parse(WorkoutDraft, fields)
+    workout_id, item, warnings = await db.call(_create_row, athlete_id, draft, override)
+    status, message = await _sync_outcome(pool, item)
+    data = await db.call(_read, athlete_id, workout_id)
+    logger.info("workout %s created for athlete %s (sync: %s)", workout_id, athlete_id, status)
+    return Feedback(True, f"Workout created. {message}", data=data, sync_status=status, warnings=warnings)  # type: ignore[arg-type]
+
+
+async def update_workout(
+    pool: IntervalsPool, athlete_id: int, workout_id: str, changes: Any, *, override: bool = False
+) -> Feedback:
+    """Change any subset of a workout's fields, then sync."""
+    parsed = parse(WorkoutChanges, changes)
+    item, warnings = await db.call(_update_row, athlete_id, workout_id, parsed, override)
+    status, message = await _sync_outcome(pool, item)
+    data = await db.call(_read, athlete_id, workout_id)
+    logger.info("workout %s updated for athlete %s (sync: %s)", workout_id, athlete_id, status)
+    return Feedback(True, f"Workout updated. {message}", data=data, sync_status=status, warnings=warnings)  # type: ignore[arg-type]
+
+
+async def delete_workout(
+    pool: IntervalsPool, athlete_id: int, workout_id: str, reason: str | None = None
+) -> Feedback:
+    """Remove a workout locally and from Intervals.icu."""
+    if reason is not None and len(reason) > 500:
+        raise ValidationError("Keep the reason under 500 characters.")
+    snapshot, item = await db.call(_delete_row, athlete_id, workout_id)
+    status, message = await _sync_outcome(pool, item)
+    logger.info("workout %s deleted for athlete %s (sync: %s)", workout_id, athlete_id, status)
+    return Feedback(True, f"Workout deleted. {message}", data=snapshot, sync_status=status)  # type: ignore[arg-type]

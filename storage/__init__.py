@@ -1,0 +1,1 @@
+"""Persistence: peewee models, migrations and the database handle."""

@@ -1,0 +1,1 @@
+"""Numbered, append-only migrations. Never edit one that has landed; add the next."""

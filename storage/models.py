@@ -1,0 +1,262 @@
+"""Peewee models: the current schema. Migrations in ``storage/migrations`` build it.
+
+Timestamps are naive UTC. A planned workout's ``date`` is the athlete's local date.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets as _random
+from typing import Any
+
+from peewee import (
+    AutoField,
+    BooleanField,
+    CharField,
+    DateField,
+    DateTimeField,
+    FloatField,
+    ForeignKeyField,
+    IntegerField,
+    JSONField,
+    Model,
+    TextField,
+)
+
+from storage.db import database, secrets
+
+
+def utcnow() -> dt.datetime:
+    """Naive UTC now, the form every timestamp column stores."""
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+_ID_ALPHABET = "abcdefghijkmnpqrstuvwxyz23456789"
+
+
+def short_id() -> str:
+    """A short random id: cheap for the model to quote, impossible to guess in sequence."""
+    return "".join(_random.choice(_ID_ALPHABET) for _ in range(10))
+
+
+class EncryptedTextField(TextField):
+    """Text encrypted at rest with the configured cipher (Fernet)."""
+
+    def db_value(self, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if secrets.cipher is None:
+            raise RuntimeError("ENCRYPTION_KEY is not configured; refusing to store a secret")
+        return secrets.cipher.encrypt(value)
+
+    def python_value(self, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if secrets.cipher is None:
+            raise RuntimeError("ENCRYPTION_KEY is not configured; cannot read a secret")
+        return secrets.cipher.decrypt(value)
+
+
+class BaseModel(Model):
+    class Meta:
+        database = database
+        legacy_table_names = False
+
+
+class Athlete(BaseModel):
+    id = AutoField()
+    name = CharField(max_length=200, default="")
+    timezone = CharField(max_length=64, default="UTC")
+    ftp = IntegerField(null=True)
+    intervals_athlete_id = CharField(max_length=32, null=True)
+    intervals_api_key = EncryptedTextField(null=True)
+    created_at = DateTimeField(default=utcnow)
+    updated_at = DateTimeField(default=utcnow)
+
+    @property
+    def connected(self) -> bool:
+        """Whether Intervals.icu is linked."""
+        return bool(self.intervals_athlete_id and self.intervals_api_key)
+
+
+class ChatIdentity(BaseModel):
+    id = AutoField()
+    athlete = ForeignKeyField(Athlete, backref="identities", on_delete="CASCADE")
+    platform = CharField(max_length=16)
+    platform_user_id = CharField(max_length=64)
+    chat_id = CharField(max_length=64)
+    created_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("platform", "platform_user_id"), True),)
+
+
+class WeeklyTrainingPlan(BaseModel):
+    id = CharField(primary_key=True, max_length=16, default=short_id)
+    athlete = ForeignKeyField(Athlete, backref="plans", on_delete="CASCADE")
+    week_start = DateField()
+    week_end = DateField()
+    days_planned = IntegerField()
+    status = CharField(max_length=16, default="ACTIVE")
+    total_tss = IntegerField(default=0)
+    workout_count = IntegerField(default=0)
+    summary = TextField(default="")
+    focus = CharField(max_length=16, default="mixed")
+    days: Any = JSONField(default=list)
+    generated_at = DateTimeField(default=utcnow)
+    model_version = CharField(max_length=64, default="")
+
+    class Meta:
+        indexes = ((("athlete", "status"), False),)
+
+
+class PlannedWorkout(BaseModel):
+    id = CharField(primary_key=True, max_length=16, default=short_id)
+    athlete = ForeignKeyField(Athlete, backref="workouts", on_delete="CASCADE")
+    plan = ForeignKeyField(WeeklyTrainingPlan, null=True, on_delete="SET NULL")
+    date = DateField()
+    time_of_day = CharField(max_length=16, null=True)
+    title = CharField(max_length=200)
+    description = TextField(default="")
+    type = CharField(max_length=32)
+    duration_minutes = IntegerField(null=True)
+    tss = IntegerField(null=True)
+    intensity = CharField(max_length=16, null=True)
+    location = CharField(max_length=16, default="any")
+    completed = BooleanField(default=False)
+    remote_event_id = IntegerField(null=True)
+    sync_status = CharField(max_length=16, null=True, default="SYNCED")
+    last_synced_at = DateTimeField(null=True)
+    sync_error = TextField(null=True)
+    modified_locally = BooleanField(default=False)
+    created_at = DateTimeField(default=utcnow)
+    updated_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("athlete", "date"), False),)
+
+
+class TrainingAvailability(BaseModel):
+    id = AutoField()
+    athlete = ForeignKeyField(Athlete, backref="availability", on_delete="CASCADE")
+    day_of_week = IntegerField()  # 0 = Sunday, as the design counts
+    morning = BooleanField(default=True)
+    afternoon = BooleanField(default=True)
+    evening = BooleanField(default=True)
+    bike_access = BooleanField(default=True)
+    gym_access = BooleanField(default=False)
+    indoor_only = BooleanField(default=False)
+    outdoor_only = BooleanField(default=False)
+    notes = TextField(default="")
+    updated_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("athlete", "day_of_week"), True),)
+
+
+class SyncQueue(BaseModel):
+    id = CharField(primary_key=True, max_length=36)
+    athlete = ForeignKeyField(
+        Athlete, column_name="user_id", object_id_name="athlete_id", on_delete="CASCADE"
+    )
+    entity_type = CharField(max_length=32)
+    entity_id = CharField(max_length=36)
+    operation = CharField(max_length=16)
+    payload = EncryptedTextField()
+    status = CharField(max_length=16, default="PENDING")
+    attempts = IntegerField(default=0)
+    last_attempt = DateTimeField(null=True)
+    error = TextField(null=True)
+    completed_at = DateTimeField(null=True)
+    created_at = DateTimeField(default=utcnow)
+    updated_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        table_name = "sync_queue"
+        indexes = (
+            (("athlete", "status"), False),
+            (("status", "created_at"), False),
+        )
+
+
+class Activity(BaseModel):
+    id = AutoField()
+    athlete = ForeignKeyField(Athlete, backref="activities", on_delete="CASCADE")
+    remote_id = CharField(max_length=32)
+    start_date_local = DateTimeField()
+    type = CharField(max_length=32, default="")
+    name = CharField(max_length=200, default="")
+    moving_time = IntegerField(null=True)
+    distance = FloatField(null=True)
+    training_load = IntegerField(null=True)
+    intensity = FloatField(null=True)
+    average_watts = IntegerField(null=True)
+    weighted_average_watts = IntegerField(null=True)
+    average_heartrate = IntegerField(null=True)
+    source = CharField(max_length=32, null=True)
+    paired_event_id = IntegerField(null=True)
+    raw: Any = JSONField(default=dict)
+
+    class Meta:
+        indexes = (
+            (("athlete", "remote_id"), True),
+            (("athlete", "start_date_local"), False),
+        )
+
+
+class Wellness(BaseModel):
+    id = AutoField()
+    athlete = ForeignKeyField(Athlete, backref="wellness", on_delete="CASCADE")
+    date = DateField()
+    ctl = FloatField(null=True)
+    atl = FloatField(null=True)
+    ramp_rate = FloatField(null=True)
+    resting_hr = IntegerField(null=True)
+    hrv = FloatField(null=True)
+    sleep_secs = IntegerField(null=True)
+    weight = FloatField(null=True)
+    raw: Any = JSONField(default=dict)
+
+    class Meta:
+        indexes = ((("athlete", "date"), True),)
+
+
+class NutritionEntry(BaseModel):
+    id = AutoField()
+    athlete = ForeignKeyField(Athlete, backref="nutrition", on_delete="CASCADE")
+    date = DateField()
+    meal = CharField(max_length=32, default="")
+    description = TextField(default="")
+    calories = IntegerField(null=True)
+    carbs_g = FloatField(null=True)
+    protein_g = FloatField(null=True)
+    fat_g = FloatField(null=True)
+    created_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("athlete", "date"), False),)
+
+
+class ConversationTurn(BaseModel):
+    id = AutoField()
+    athlete = ForeignKeyField(Athlete, backref="turns", on_delete="CASCADE")
+    role = CharField(max_length=16)
+    content: Any = JSONField()
+    created_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("athlete", "created_at"), False),)
+
+
+ALL_MODELS: tuple[type[BaseModel], ...] = (
+    Athlete,
+    ChatIdentity,
+    WeeklyTrainingPlan,
+    PlannedWorkout,
+    TrainingAvailability,
+    SyncQueue,
+    Activity,
+    Wellness,
+    NutritionEntry,
+    ConversationTurn,
+)

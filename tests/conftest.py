@@ -1,0 +1,90 @@
+"""Shared fixtures: a real database (SQLite and PostgreSQL), the fake Intervals.icu, a client pool."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from cryptography.fernet import Fernet
+from peewee import Database
+
+from core.intervals import IntervalsPool
+from storage.crypto import Cipher
+from storage.db import database, open_database
+from storage.migrate import migrate
+from tests.fakes.intervals import FakeIntervals
+
+POSTGRES_URL = os.environ.get("COACH_TEST_POSTGRES_URL")
+REQUIRE_SERVICES = os.environ.get("COACH_REQUIRE_SERVICES") == "1"
+
+ENCRYPTION_KEY = Fernet.generate_key().decode()
+
+
+def _reset_postgres(db: Database) -> None:
+    with db.connection_context():
+        db.execute_sql("DROP SCHEMA public CASCADE")
+        db.execute_sql("CREATE SCHEMA public")
+
+
+def open_test_database(backend: str, tmp_path: Path, *, migrated: bool = True) -> Database:
+    """A fresh, empty database of the given backend bound to the models."""
+    if backend == "postgres":
+        if not POSTGRES_URL:
+            if REQUIRE_SERVICES:
+                pytest.fail("COACH_TEST_POSTGRES_URL is not set; run the suite with scripts/test")
+            pytest.skip("PostgreSQL not configured (run scripts/test)")
+        db = open_database(POSTGRES_URL, Cipher(ENCRYPTION_KEY))
+        _reset_postgres(db)
+    else:
+        db = open_database(f"sqlite:///{tmp_path / 'coach.db'}", Cipher(ENCRYPTION_KEY))
+    if migrated:
+        migrate(db)
+    return db
+
+
+def close_test_database(db: Database) -> None:
+    """Return every pooled connection."""
+    close_all = getattr(db, "close_all", None)
+    if close_all:
+        close_all()
+    elif not db.is_closed():
+        db.close()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def backend(request: pytest.FixtureRequest) -> str:
+    """Run the test once per database backend."""
+    return str(request.param)
+
+
+@pytest.fixture
+def db(backend: str, tmp_path: Path) -> Iterator[Database]:
+    """A migrated, empty database on each backend."""
+    handle = open_test_database(backend, tmp_path)
+    yield handle
+    close_test_database(handle)
+    database.initialize(None)
+
+
+@pytest.fixture(scope="session")
+def fake_intervals_server() -> Iterator[FakeIntervals]:
+    """One fake Intervals.icu server for the whole run."""
+    with FakeIntervals() as fake:
+        yield fake
+
+
+@pytest.fixture
+def fake_intervals(fake_intervals_server: FakeIntervals) -> FakeIntervals:
+    """The fake, emptied and healthy for this test."""
+    fake_intervals_server.reset()
+    return fake_intervals_server
+
+
+@pytest.fixture
+async def pool(fake_intervals: FakeIntervals) -> AsyncIterator[IntervalsPool]:
+    """A real client pool pointed at the fake, with a short timeout for failure tests."""
+    p = IntervalsPool(fake_intervals.url, timeout=0.5, rate=500)
+    yield p
+    await p.aclose()

@@ -1,0 +1,52 @@
+"""Configuration: validated at start, with messages that name the variable."""
+
+from __future__ import annotations
+
+import pytest
+
+from cli import main
+from core.config import load_settings
+from core.errors import ConfigError
+
+
+def test_defaults_need_no_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: object) -> None:
+    monkeypatch.chdir(str(tmp_path))
+    settings = load_settings()
+    assert settings.database_url == "sqlite:///coach.db"
+    assert settings.intervals_base_url == "https://intervals.icu"
+
+
+def test_malformed_values_are_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ENCRYPTION_KEY", "not-a-key")
+    monkeypatch.setenv("DATABASE_URL", "mysql://nope")
+    with pytest.raises(ConfigError) as bad:
+        load_settings()
+    assert "ENCRYPTION_KEY" in bad.value.user_message and "DATABASE_URL" in bad.value.user_message
+    assert "not-a-key" not in bad.value.user_message
+
+
+def test_missing_required_settings_are_listed() -> None:
+    settings = load_settings(encryption_key=None, telegram_bot_token=None)
+    with pytest.raises(ConfigError) as missing:
+        settings.require("encryption_key", "telegram_bot_token")
+    assert missing.value.user_message == "Missing configuration: set ENCRYPTION_KEY, TELEGRAM_BOT_TOKEN."
+
+
+def test_secrets_never_print() -> None:
+    settings = load_settings(gemini_api_key="AIza-secret-value")
+    assert "AIza-secret-value" not in repr(settings)
+
+
+def test_coach_migrate_creates_the_database(monkeypatch: pytest.MonkeyPatch, tmp_path: object, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.chdir(str(tmp_path))
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    assert main(["migrate"]) == 0
+    assert "2 migration(s) applied" in capsys.readouterr().out
+    assert main(["migrate"]) == 0
+    assert "0 migration(s) applied" in capsys.readouterr().out
+
+
+def test_bad_config_exits_with_a_message(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("DATABASE_URL", "oracle://x")
+    assert main(["migrate"]) == 2
+    assert "DATABASE_URL" in capsys.readouterr().err
