@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
 import sys
 from collections.abc import Callable, Sequence
@@ -19,20 +20,16 @@ logger = logging.getLogger("coach")
 
 def start(settings: Settings, *, need_secrets: bool = True) -> None:
     """Open the database and bring its schema up to date (every process does this on start)."""
-    cipher = None
-    if settings.encryption_key is not None:
-        cipher = Cipher(settings.encryption_key.get_secret_value())
-    elif need_secrets:
+    if need_secrets:
         settings.require("encryption_key")
-    db = open_database(settings.database_url, cipher)
-    migrate(db)
+    cipher = Cipher(settings.encryption_key.get_secret_value()) if settings.encryption_key else None
+    migrate(open_database(settings.database_url, cipher))
 
 
 def cmd_migrate(settings: Settings, _: argparse.Namespace) -> int:
     """Apply pending migrations and report what was done."""
     cipher = Cipher(settings.encryption_key.get_secret_value()) if settings.encryption_key else None
-    db = open_database(settings.database_url, cipher)
-    applied = migrate(db)
+    applied = migrate(open_database(settings.database_url, cipher))
     print(f"Database is up to date ({len(applied)} migration(s) applied).")
     return 0
 
@@ -65,9 +62,37 @@ def cmd_status(settings: Settings, _: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS: dict[str, tuple[str, Callable[[Settings, argparse.Namespace], int]]] = {
-    "migrate": ("Create or upgrade the database schema", cmd_migrate),
-    "status": ("Show the configuration and what to set next", cmd_status),
+def cmd_chat(settings: Settings, args: argparse.Namespace) -> int:
+    """Talk to the coach in this terminal."""
+    from bot.terminal import chat
+    from core.runtime import build
+
+    settings.require("gemini_api_key", "encryption_key")
+    start(settings)
+
+    async def main() -> None:
+        runtime = build(settings)
+        try:
+            await chat(runtime.coach, args.name)
+        finally:
+            await runtime.aclose()
+
+    asyncio.run(main())
+    return 0
+
+
+def _chat_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--as", dest="name", help="who you are (default: your login name)")
+
+
+Command = tuple[
+    str, Callable[[Settings, argparse.Namespace], int], Callable[[argparse.ArgumentParser], None] | None
+]
+
+COMMANDS: dict[str, Command] = {
+    "migrate": ("Create or upgrade the database schema", cmd_migrate, None),
+    "status": ("Show the configuration and what to set next", cmd_status, None),
+    "chat": ("Chat with the coach in this terminal (needs only GEMINI_API_KEY)", cmd_chat, _chat_args),
 }
 
 
@@ -75,8 +100,10 @@ def build_parser() -> argparse.ArgumentParser:
     """Argument parser with one subcommand per process."""
     parser = argparse.ArgumentParser(prog="coach", description="Coach: a training coach chat bot.")
     sub = parser.add_subparsers(dest="command", required=True)
-    for name, (help_text, _) in COMMANDS.items():
-        sub.add_parser(name, help=help_text)
+    for name, (help_text, _, configure) in COMMANDS.items():
+        command = sub.add_parser(name, help=help_text, description=help_text)
+        if configure:
+            configure(command)
     return parser
 
 

@@ -34,6 +34,14 @@ def _day_dict(day: int, row: TrainingAvailability | None) -> dict[str, Any]:
     return out
 
 
+def describe(day: dict[str, Any]) -> tuple[list[str], list[str], list[str]]:
+    """A day's (free times, equipment, location limits) in words."""
+    times = [t for t in ("morning", "afternoon", "evening") if day[t]]
+    kit = [k for k, f in (("bike", "bike_access"), ("gym", "gym_access")) if day[f]]
+    limits = [c for c, f in (("indoor only", "indoor_only"), ("outdoor only", "outdoor_only")) if day[f]]
+    return times, kit, limits
+
+
 def read_week(athlete_id: int) -> list[dict[str, Any]]:
     """All seven days, Sunday first, defaults filled in."""
     rows = {
@@ -52,7 +60,7 @@ async def get_availability(athlete_id: int) -> Feedback:
 def _write(athlete_id: int, changes: AvailabilityChanges) -> dict[str, Any]:
     day = changes.day_of_week
     delta = changes.model_dump(exclude_unset=True, exclude={"day_of_week"})
-    with db.database.atomic():
+    with db.transaction():
         row = TrainingAvailability.get_or_none(
             (TrainingAvailability.athlete == athlete_id) & (TrainingAvailability.day_of_week == day)
         )

@@ -35,6 +35,7 @@ class Settings(BaseSettings):
     gemini_api_key: SecretStr | None = None
     gemini_model: str = "gemini-2.5-flash"
     gemini_base_url: str | None = None
+    gemini_timeout: Annotated[float, Field(gt=0, le=300)] = 30.0
     telegram_bot_token: SecretStr | None = None
     telegram_api_base_url: str | None = None
     telegram_webhook_url: str | None = None
@@ -73,7 +74,6 @@ def load_settings(**overrides: object) -> Settings:
         return Settings(**overrides)  # type: ignore[arg-type]
     except PydanticValidationError as exc:
         problems = "; ".join(
-            f"{str(e['loc'][0]).upper() if e['loc'] else 'setting'}: {e['msg']}"
-            for e in exc.errors()
+            f"{str(e['loc'][0]).upper() if e['loc'] else 'setting'}: {e['msg']}" for e in exc.errors()
         )
         raise ConfigError(f"Invalid configuration: {problems}") from None

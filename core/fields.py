@@ -11,7 +11,14 @@ import re
 from collections.abc import Callable
 from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, TypeAdapter
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    TypeAdapter,
+)
 from pydantic import ValidationError as PydanticValidationError
 
 from core.errors import ValidationError
@@ -63,11 +70,11 @@ Duration = Annotated[int, Field(ge=1, le=1440)]
 Tss = Annotated[int, Field(ge=0, le=1000)]
 
 
-class _Input(BaseModel):
+class Input(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class WorkoutDraft(_Input):
+class WorkoutDraft(Input):
     """A new planned workout."""
 
     date: IsoDate = Field(description="Date of the workout, YYYY-MM-DD, athlete's local date")
@@ -81,7 +88,7 @@ class WorkoutDraft(_Input):
     location: Location = Field("any", description="Where: indoor, outdoor or any")
 
 
-class WorkoutChanges(_Input):
+class WorkoutChanges(Input):
     """Fields to change on an existing workout; unset fields stay as they are."""
 
     date: IsoDate | None = Field(None, description="New date, YYYY-MM-DD")
@@ -95,7 +102,7 @@ class WorkoutChanges(_Input):
     location: Location | None = Field(None, description="New location: indoor, outdoor or any")
 
 
-class AvailabilityChanges(_Input):
+class AvailabilityChanges(Input):
     """One weekday's availability; unset flags stay as they are."""
 
     day_of_week: int = Field(ge=0, le=6, description="Day to update: 0=Sunday, 1=Monday ... 6=Saturday")

@@ -87,9 +87,7 @@ def _raise_for(response: httpx.Response) -> None:
     if status >= 500:
         raise SyncUnavailable(f"Intervals.icu had a server error ({status}).", status=status)
     if status in (401, 403):
-        raise IntervalsAuthError(
-            "Intervals.icu refused the API key; reconnect with /connect.", status=status
-        )
+        raise IntervalsAuthError("Intervals.icu refused the API key; reconnect with /connect.", status=status)
     if status == 404:
         raise RemoteNotFound("Not found in Intervals.icu.", status=status)
     raise SyncRejected(f"Intervals.icu rejected the request: {detail}", status=status)
@@ -134,9 +132,7 @@ class IntervalsPool:
         except httpx.TimeoutException:
             raise SyncUnavailable("Intervals.icu did not answer in time.") from None
         except httpx.TransportError as exc:
-            raise SyncUnavailable(
-                f"Could not reach Intervals.icu ({type(exc).__name__})."
-            ) from None
+            raise SyncUnavailable(f"Could not reach Intervals.icu ({type(exc).__name__}).") from None
         logger.debug(
             "intervals %s %s -> %s in %.0f ms",
             method,
@@ -178,6 +174,11 @@ class IntervalsClient:
     def _base(self) -> str:
         return f"/athlete/{self._athlete}"
 
+    async def get_profile(self) -> dict[str, Any]:
+        """The athlete's profile with sport settings (name, timezone, FTP); also proves the key works."""
+        result: dict[str, Any] = await self._call("GET", self._base)
+        return result
+
     async def list_events(
         self, oldest: dt.date, newest: dt.date, *, category: str | None = None
     ) -> list[dict[str, Any]]:
@@ -202,9 +203,7 @@ class IntervalsClient:
 
     async def update_event(self, event_id: int, body: dict[str, Any]) -> dict[str, Any]:
         """Change the given fields of an event."""
-        result: dict[str, Any] = await self._call(
-            "PUT", f"{self._base}/events/{event_id}", json=body
-        )
+        result: dict[str, Any] = await self._call("PUT", f"{self._base}/events/{event_id}", json=body)
         return result
 
     async def delete_event(self, event_id: int) -> bool:
@@ -229,7 +228,8 @@ class IntervalsClient:
         self, oldest: dt.date, newest: dt.date, *, limit: int | None = None
     ) -> list[dict[str, Any]]:
         """Completed activities in the range, newest first."""
-        params: dict[str, Any] = {"oldest": _day(oldest), "newest": _day(newest)}
+        # A bare date for newest may be read as its midnight; ask for the whole last day.
+        params: dict[str, Any] = {"oldest": _day(oldest), "newest": f"{_day(newest)}T23:59:59"}
         if limit:
             params["limit"] = limit
         result = await self._call("GET", f"{self._base}/activities", params=params)

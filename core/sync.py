@@ -141,7 +141,7 @@ async def _perform(client: IntervalsClient, work: _Work) -> int | None:
 
 
 def _record_success(item_id: str, remote_id: int | None) -> None:
-    with db.database.atomic():
+    with db.transaction():
         item = SyncQueue.get_by_id(item_id)
         now = utcnow()
         item.status, item.completed_at, item.error = "COMPLETED", now, None
@@ -164,7 +164,7 @@ def _record_success(item_id: str, remote_id: int | None) -> None:
 
 
 def _record_failure(item_id: str, error: IntervalsError) -> str:
-    with db.database.atomic():
+    with db.transaction():
         item = SyncQueue.get_by_id(item_id)
         now = utcnow()
         item.attempts = item.attempts + 1 if error.retryable else MAX_ATTEMPTS
@@ -202,6 +202,56 @@ async def push(pool: IntervalsPool, item_id: str) -> str | None:
     return "synced"
 
 
+def overall(statuses: list[str | None]) -> str | None:
+    """One status for several changes: the worst of them."""
+    for status in ("failed", "pending", "synced"):
+        if status in statuses:
+            return status
+    return None
+
+
+async def _push_upserts(pool: IntervalsPool, works: list[_Work]) -> list[str]:
+    """Create or update many workouts of one athlete in one bulk call (idempotent on ``uid``)."""
+    sendable = [w for w in works if w.workout is not None]
+    outcomes: list[str] = []
+    for w in works:
+        if w.workout is None:
+            await db.call(_record_success, w.item_id, None)
+            outcomes.append("synced")
+    if not sendable:
+        return outcomes
+    client = pool.client(sendable[0].remote_athlete, sendable[0].api_key)
+    try:
+        events = await client.bulk_upsert_events([to_event(w.workout) for w in sendable if w.workout])
+    except IntervalsError as exc:
+        for w in sendable:
+            outcomes.append(await db.call(_record_failure, w.item_id, exc))
+        logger.warning("bulk sync of %d items failed: %s", len(sendable), exc.user_message)
+        return outcomes
+    ids = {e.get("uid"): int(e["id"]) for e in events}
+    for w in sendable:
+        assert w.workout is not None
+        await db.call(_record_success, w.item_id, ids.get(external_id(w.workout["id"])))
+        outcomes.append("synced")
+    logger.info("bulk sync of %d items done", len(sendable))
+    return outcomes
+
+
+async def push_batch(pool: IntervalsPool, item_ids: list[str]) -> list[str | None]:
+    """Push several items: deletes one by one, creates and updates batched per athlete."""
+    works = [w for w in [await db.call(_load, i) for i in item_ids] if w is not None]
+    outcomes: list[str | None] = []
+    by_athlete: dict[str, list[_Work]] = {}
+    for w in works:
+        if w.operation == "delete":
+            outcomes.append(await push(pool, w.item_id))
+        else:
+            by_athlete.setdefault(w.remote_athlete, []).append(w)
+    for group in by_athlete.values():
+        outcomes.extend(await _push_upserts(pool, group))
+    return outcomes
+
+
 def last_error(item_id: str) -> str:
     """The last error stored on a queue item."""
     return str(SyncQueue.get_by_id(item_id).error or "unknown error")
@@ -224,3 +274,28 @@ async def retry_due(pool: IntervalsPool, limit: int = 50) -> dict[str, int]:
         outcome = await push(pool, item_id) or "skipped"
         counts[outcome] = counts.get(outcome, 0) + 1
     return counts
+
+
+def _reopen(athlete_id: int) -> list[str]:
+    """Give the athlete's failed and pending items fresh attempts; returns their ids."""
+    with db.transaction():
+        items = list(
+            SyncQueue.select().where((SyncQueue.athlete == athlete_id) & SyncQueue.status.in_(OPEN_STATUSES))
+        )
+        for item in items:
+            item.attempts, item.status, item.updated_at = 0, "PENDING", utcnow()
+            item.save()
+            PlannedWorkout.update(sync_status="PENDING").where(PlannedWorkout.id == item.entity_id).execute()
+        return [str(i.id) for i in sorted(items, key=lambda i: i.created_at)]
+
+
+async def retry_athlete(pool: IntervalsPool, athlete_id: int) -> list[str | None]:
+    """The athlete's "Retry now": reset attempts and push everything open at once."""
+    return [await push(pool, item_id) for item_id in await db.call(_reopen, athlete_id)]
+
+
+def open_counts(athlete_id: int) -> dict[str, int]:
+    """How many of the athlete's changes wait to sync and how many failed for good."""
+    query = SyncQueue.select().where((SyncQueue.athlete == athlete_id) & SyncQueue.status.in_(OPEN_STATUSES))
+    failed = sum(1 for i in query if i.attempts >= MAX_ATTEMPTS)
+    return {"pending": query.count() - failed, "failed": failed}

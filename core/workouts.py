@@ -93,21 +93,25 @@ def _sync_state(athlete: Athlete) -> str:
 
 
 def _create_row(athlete_id: int, draft: WorkoutDraft, override: bool) -> tuple[str, str | None, list[str]]:
-    with db.database.atomic():
+    with db.transaction():
         athlete = _athlete(athlete_id)
         fields = draft.model_dump()
         warnings = _check_conflicts(athlete, fields, None, override)
         row = PlannedWorkout.create(
             athlete=athlete.id, sync_status=_sync_state(athlete), modified_locally=True, **fields
         )
-        item = sync.enqueue(athlete.id, row.id, "create", {"date": row.date.isoformat()}) if athlete.connected else None
+        item = (
+            sync.enqueue(athlete.id, row.id, "create", {"date": row.date.isoformat()})
+            if athlete.connected
+            else None
+        )
         return row.id, item, warnings
 
 
 def _update_row(
     athlete_id: int, workout_id: str, changes: WorkoutChanges, override: bool
 ) -> tuple[str | None, list[str]]:
-    with db.database.atomic():
+    with db.transaction():
         athlete = _athlete(athlete_id)
         row = _owned(athlete.id, workout_id)
         delta = changes.model_dump(exclude_unset=True)
@@ -129,7 +133,7 @@ def _update_row(
 
 
 def _delete_row(athlete_id: int, workout_id: str) -> tuple[dict[str, Any], str | None]:
-    with db.database.atomic():
+    with db.transaction():
         athlete = _athlete(athlete_id)
         row = _owned(athlete.id, workout_id)
         snapshot = sync.workout_dict(row)

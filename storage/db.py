@@ -68,6 +68,15 @@ def open_database(url: str, cipher: Cipher | None = None) -> Database:
     return db
 
 
+def transaction() -> Any:
+    """A write transaction. On SQLite it takes the write lock up front (BEGIN IMMEDIATE):
+    two deferred transactions that read and then write would otherwise fail with
+    "database is locked" instead of waiting for each other."""
+    if isinstance(database.obj, SqliteDatabase):
+        return database.obj.atomic(lock_type="IMMEDIATE")
+    return database.atomic()
+
+
 def is_postgres() -> bool:
     """Whether the bound database is PostgreSQL (row locks, SKIP LOCKED)."""
     return isinstance(database.obj, PooledPostgresqlDatabase)

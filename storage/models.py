@@ -248,6 +248,22 @@ class ConversationTurn(BaseModel):
         indexes = ((("athlete", "created_at"), False),)
 
 
+class PendingAction(BaseModel):
+    """An action waiting for the athlete's button press: expires, belongs to one athlete, runs once."""
+
+    id = CharField(primary_key=True, max_length=16, default=short_id)
+    athlete = ForeignKeyField(Athlete, backref="pending_actions", on_delete="CASCADE")
+    kind = CharField(max_length=32)
+    payload: Any = JSONField(default=dict)
+    created_at = DateTimeField(default=utcnow)
+    expires_at = DateTimeField()
+    used_at = DateTimeField(null=True)
+    choice = CharField(max_length=16, null=True)
+
+    class Meta:
+        indexes = ((("athlete", "created_at"), False),)
+
+
 ALL_MODELS: tuple[type[BaseModel], ...] = (
     Athlete,
     ChatIdentity,
@@ -259,4 +275,5 @@ ALL_MODELS: tuple[type[BaseModel], ...] = (
     Wellness,
     NutritionEntry,
     ConversationTurn,
+    PendingAction,
 )

@@ -14,6 +14,7 @@ from core.intervals import IntervalsPool
 from storage.crypto import Cipher
 from storage.db import database, open_database
 from storage.migrate import migrate
+from tests.fakes.gemini import FakeGemini
 from tests.fakes.intervals import FakeIntervals
 
 POSTGRES_URL = os.environ.get("COACH_TEST_POSTGRES_URL")
@@ -88,3 +89,17 @@ async def pool(fake_intervals: FakeIntervals) -> AsyncIterator[IntervalsPool]:
     p = IntervalsPool(fake_intervals.url, timeout=0.5, rate=500)
     yield p
     await p.aclose()
+
+
+@pytest.fixture(scope="session")
+def fake_gemini_server() -> Iterator[FakeGemini]:
+    """One fake Gemini API server for the whole run."""
+    with FakeGemini() as fake:
+        yield fake
+
+
+@pytest.fixture
+def fake_gemini(fake_gemini_server: FakeGemini) -> FakeGemini:
+    """The fake, with an empty script, no default reply and no records, for this test."""
+    fake_gemini_server.reset()
+    return fake_gemini_server

@@ -37,16 +37,20 @@ def test_secrets_never_print() -> None:
     assert "AIza-secret-value" not in repr(settings)
 
 
-def test_coach_migrate_creates_the_database(monkeypatch: pytest.MonkeyPatch, tmp_path: object, capsys: pytest.CaptureFixture[str]) -> None:
+def test_coach_migrate_creates_the_database(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: object, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.chdir(str(tmp_path))
     monkeypatch.delenv("DATABASE_URL", raising=False)
     assert main(["migrate"]) == 0
-    assert "2 migration(s) applied" in capsys.readouterr().out
+    assert "3 migration(s) applied" in capsys.readouterr().out
     assert main(["migrate"]) == 0
     assert "0 migration(s) applied" in capsys.readouterr().out
 
 
-def test_bad_config_exits_with_a_message(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_bad_config_exits_with_a_message(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setenv("DATABASE_URL", "oracle://x")
     assert main(["migrate"]) == 2
     assert "DATABASE_URL" in capsys.readouterr().err

@@ -24,7 +24,13 @@ def day(offset: int) -> str:
 
 
 def workout(offset: int = 0, **fields: Any) -> dict[str, Any]:
-    return {"category": "WORKOUT", "start_date_local": day(offset), "name": "Endurance", "type": "Ride", **fields}
+    return {
+        "category": "WORKOUT",
+        "start_date_local": day(offset),
+        "name": "Endurance",
+        "type": "Ride",
+        **fields,
+    }
 
 
 @pytest.fixture
@@ -126,7 +132,12 @@ def test_list_defaults_to_seven_days_from_today(fake: FakeIntervals, client: htt
     names = [e["name"] for e in client.get("/athlete/0/events").json()]
     assert names == ["d0", "d6"]
     params = {"oldest": str(TODAY), "newest": str(TODAY + timedelta(days=13))}
-    assert [e["name"] for e in client.get("/athlete/0/events", params=params).json()] == ["d0", "d6", "d7", "d13"]
+    assert [e["name"] for e in client.get("/athlete/0/events", params=params).json()] == [
+        "d0",
+        "d6",
+        "d7",
+        "d13",
+    ]
 
 
 def test_list_filters_category_and_limit(fake: FakeIntervals, client: httpx.Client) -> None:
@@ -245,7 +256,9 @@ def test_seeds_must_follow_the_schema(fake: FakeIntervals) -> None:
 
 def test_wellness_range(fake: FakeIntervals, client: httpx.Client) -> None:
     for offset in (-3, -2, -1):
-        fake.add_wellness(ATHLETE, {"id": str(TODAY + timedelta(days=offset)), "ctl": 50.0, "restingHR": None})
+        fake.add_wellness(
+            ATHLETE, {"id": str(TODAY + timedelta(days=offset)), "ctl": 50.0, "restingHR": None}
+        )
     params = {"oldest": str(TODAY - timedelta(days=2)), "newest": str(TODAY)}
     got = client.get("/athlete/0/wellness", params=params).json()
     assert [w["id"] for w in got] == [str(TODAY - timedelta(days=2)), str(TODAY - timedelta(days=1))]

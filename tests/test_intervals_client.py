@@ -7,7 +7,12 @@ import time
 
 import pytest
 
-from core.errors import IntervalsAuthError, RemoteNotFound, SyncRejected, SyncUnavailable
+from core.errors import (
+    IntervalsAuthError,
+    RemoteNotFound,
+    SyncRejected,
+    SyncUnavailable,
+)
 from core.intervals import IntervalsPool
 from tests.fakes.intervals import FakeIntervals
 
@@ -83,8 +88,14 @@ async def test_typed_errors(client, fake_intervals: FakeIntervals, pool: Interva
 async def test_activities_and_wellness(client, fake_intervals: FakeIntervals) -> None:  # type: ignore[no-untyped-def]
     fake_intervals.add_activity(
         "i77",
-        {"id": "i900", "start_date_local": f"{DAY}T08:00:00", "type": "Ride", "name": "Spin",
-         "moving_time": 3600, "icu_training_load": 55},
+        {
+            "id": "i900",
+            "start_date_local": f"{DAY}T08:00:00",
+            "type": "Ride",
+            "name": "Spin",
+            "moving_time": 3600,
+            "icu_training_load": 55,
+        },
     )
     fake_intervals.add_wellness("i77", {"id": DAY.isoformat(), "ctl": 60.5, "atl": 70.1})
     [activity] = await client.list_activities(DAY - dt.timedelta(days=1), DAY)

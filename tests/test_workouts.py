@@ -33,7 +33,9 @@ def ride(**extra: object) -> dict[str, object]:
     return {**base, **extra}
 
 
-async def test_create_update_delete_sync(db: Database, fake_intervals: FakeIntervals, pool: IntervalsPool) -> None:
+async def test_create_update_delete_sync(
+    db: Database, fake_intervals: FakeIntervals, pool: IntervalsPool
+) -> None:
     athlete = await make_athlete("ann", fake_intervals, key=KEY)
 
     created = await workouts.create_workout(pool, athlete, ride())
@@ -170,7 +172,11 @@ async def test_another_athlete_cannot_touch_a_workout(
     ],
 )
 async def test_malformed_input_writes_nothing(
-    db: Database, fake_intervals: FakeIntervals, pool: IntervalsPool, fields: dict[str, object], complaint: str
+    db: Database,
+    fake_intervals: FakeIntervals,
+    pool: IntervalsPool,
+    fields: dict[str, object],
+    complaint: str,
 ) -> None:
     athlete = await make_athlete("hal", fake_intervals, key=KEY)
     with pytest.raises(ValidationError) as bad:

@@ -17,9 +17,7 @@ def up(migrator: Any, db: pw.Database) -> None:
         ),
         migrator.add_column("planned_workout", "last_synced_at", pw.DateTimeField(null=True)),
         migrator.add_column("planned_workout", "sync_error", pw.TextField(null=True)),
-        migrator.add_column(
-            "planned_workout", "modified_locally", pw.BooleanField(default=False)
-        ),
+        migrator.add_column("planned_workout", "modified_locally", pw.BooleanField(default=False)),
     )
     db.execute_sql(
         "UPDATE planned_workout SET sync_status = CASE WHEN remote_event_id IS NULL "

@@ -20,6 +20,7 @@ from typing import Any
 from aiohttp import web
 
 from tests.fakes.openapi import OpenAPI, SpecError, ValidRequest
+from tests.fakes.server import ThreadedServer
 
 SPEC_PATH = Path(__file__).resolve().parents[2].parent / "shared" / "intervals-icu" / "openapi-spec.json"
 FAIL_MODES = frozenset({"500", "429", "timeout", "drop", "apply_then_drop"})
@@ -41,12 +42,14 @@ class RecordedRequest:
     status: int = 0
 
 
-class FakeIntervals:
+class FakeIntervals(ThreadedServer):
     """A fake Intervals.icu: HTTP on 127.0.0.1 in a daemon thread, validated against the spec."""
 
+    name = "fake-intervals"
+
     def __init__(self, spec_path: Path = SPEC_PATH) -> None:
+        super().__init__()
         self.spec = OpenAPI(spec_path)
-        self.url = ""
         self.latency: float = 0.0
         self.rate_limit: float | None = None
         self.rate_limited = 0
@@ -55,85 +58,40 @@ class FakeIntervals:
         self._events: dict[str, dict[int, dict[str, Any]]] = {}
         self._activities: dict[str, dict[str, Any]] = {}
         self._wellness: dict[str, dict[str, dict[str, Any]]] = {}
+        self._profiles: dict[str, dict[str, Any]] = {}
         self._failures: deque[tuple[str, float | None]] = deque()
         self._requests: list[RecordedRequest] = []
         self._recent: deque[float] = deque()
         # Random start so clients cannot get away with assuming ids.
         self._next_event_id = random.randint(10_000, 99_999)
         self._next_activity_id = random.randint(10_000_000, 99_999_999)
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
-        self._runner: web.AppRunner | None = None
-        self._stopping: asyncio.Event | None = None
         self._operations: dict[str, Callable[[str, ValidRequest], Any]] = {
             "listEvents": self._list_events,
             "createEvent": self._create_event,
             "showEvent": lambda a, r: self._event(a, r.path_params["eventId"]),
-            "updateEvent": lambda a, r: self._store_event(a, r.body, self._event(a, r.path_params["eventId"])),
+            "updateEvent": lambda a, r: self._store_event(
+                a, r.body, self._event(a, r.path_params["eventId"])
+            ),
             "deleteEvent": self._delete_event,
             "createMultipleEvents": self._create_events,
             "deleteEventsBulk": self._delete_events,
             "listActivities": self._list_activities,
             "getActivity": self._get_activity,
             "listWellnessRecords": self._list_wellness,
+            "getAthlete": lambda a, r: copy.deepcopy(self._profiles[a]),
         }
 
-    def start(self) -> FakeIntervals:
-        """Start serving; returns self so `fake = FakeIntervals().start()` works."""
-        if self._thread is not None:
-            raise RuntimeError("FakeIntervals already started")
-        loop = asyncio.new_event_loop()
-        thread = threading.Thread(target=_serve, args=(loop,), name="fake-intervals", daemon=True)
-        thread.start()
-        self._loop, self._thread = loop, thread
-        try:
-            asyncio.run_coroutine_threadsafe(self._startup(), loop).result(timeout=10)
-        except BaseException:
-            self._halt()
-            raise
-        return self
-
-    async def _startup(self) -> None:
-        self._stopping = asyncio.Event()
-        app = web.Application(client_max_size=16 * 1024 * 1024)
-        app.router.add_route("*", "/{tail:.*}", self._handle)
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, "127.0.0.1", 0).start()
-        host, port = self._runner.addresses[0][:2]
-        self.url = f"http://{host}:{port}"
-
-    async def _shutdown(self) -> None:
-        if self._stopping is not None:
-            self._stopping.set()  # wakes "timeout" handlers so cleanup need not wait for them
-        if self._runner is not None:
-            await self._runner.cleanup()
-
-    def stop(self) -> None:
-        """Stop serving; hanging requests are dropped. Safe to call twice."""
-        if self._loop is None:
-            return
-        try:
-            asyncio.run_coroutine_threadsafe(self._shutdown(), self._loop).result(timeout=5)
-        finally:
-            self._halt()
-
-    def _halt(self) -> None:
-        assert self._loop is not None and self._thread is not None
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(5)
-        self._loop = self._thread = None
-
-    def __enter__(self) -> FakeIntervals:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
-
-    def add_athlete(self, athlete_id: str, api_key: str) -> None:
-        """Register an athlete whose personal API key is `api_key`."""
+    def add_athlete(self, athlete_id: str, api_key: str, profile: dict[str, Any] | None = None) -> None:
+        """Register an athlete whose personal API key is `api_key` (profile: a WithSportSettings)."""
+        default = {
+            "id": athlete_id,
+            "name": "Test Athlete",
+            "timezone": "UTC",
+            "sportSettings": [{"types": ["Ride", "VirtualRide"], "ftp": 250}],
+        }
         with self._lock:
             self._keys[api_key] = athlete_id
+            self._profiles[athlete_id] = {**default, **(profile or {})}
             self._events.setdefault(athlete_id, {})
             self._wellness.setdefault(athlete_id, {})
 
@@ -223,11 +181,7 @@ class FakeIntervals:
         if self.latency > 0:
             await asyncio.sleep(self.latency)
         if mode == "timeout":
-            assert self._stopping is not None
-            try:
-                await asyncio.wait_for(self._stopping.wait(), HANG_SECONDS)
-            except TimeoutError:
-                pass
+            await self._sleep(HANG_SECONDS)
         if mode in ("timeout", "drop"):
             return _drop(request)
         try:
@@ -263,7 +217,10 @@ class FakeIntervals:
     def _apply(self, request: web.Request, query: dict[str, list[str]], raw: bytes) -> Any:
         athlete = self._authenticate(request.headers.get("Authorization"))
         valid = self.spec.validate_request(request.method, request.path, query, raw, request.content_type)
-        if valid.template.startswith("/api/v1/athlete/{id}") and valid.path_params["id"] not in ("0", athlete):
+        if valid.template.startswith("/api/v1/athlete/{id}") and valid.path_params["id"] not in (
+            "0",
+            athlete,
+        ):
             raise SpecError(403, "Access denied")
         operation = self._operations.get(valid.operation_id)
         if operation is None:
@@ -332,7 +289,9 @@ class FakeIntervals:
         oldest = _day(req.query.get("oldest"), "oldest") or datetime.now(UTC).date()
         newest = _day(req.query.get("newest"), "newest") or oldest + timedelta(days=6)
         categories = set(req.query.get("category") or ())
-        events = sorted(self._events.get(athlete, {}).values(), key=lambda e: (e["start_date_local"], e["id"]))
+        events = sorted(
+            self._events.get(athlete, {}).values(), key=lambda e: (e["start_date_local"], e["id"])
+        )
         found = [e for e in events if _within(e["start_date_local"], oldest, newest)]
         found = [e for e in found if not categories or e.get("category") in categories]
         return found[: req.query["limit"]] if "limit" in req.query else found
@@ -405,15 +364,6 @@ class FakeIntervals:
         records = self._wellness.get(athlete, {})
         days = sorted(d for d in records if _within(d, oldest, newest))
         return [_pick(records[d], req.query.get("fields")) for d in days]
-
-
-def _serve(loop: asyncio.AbstractEventLoop) -> None:
-    asyncio.set_event_loop(loop)
-    try:
-        loop.run_forever()
-    finally:
-        loop.run_until_complete(loop.shutdown_asyncgens())
-        loop.close()
 
 
 def _now() -> str:

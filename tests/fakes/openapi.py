@@ -160,7 +160,9 @@ class OpenAPI:
         key = json.dumps(schema, sort_keys=True)
         validator = self._validators.get(key)
         if validator is None:
-            validator = OAS30Validator(dict(schema), registry=self._registry, format_checker=oas30_format_checker)
+            validator = OAS30Validator(
+                dict(schema), registry=self._registry, format_checker=oas30_format_checker
+            )
             self._validators[key] = validator
         return validator
 
@@ -176,7 +178,7 @@ class OpenAPI:
             path_known = True
             op = route.operations.get(method.upper())
             if op is not None:
-                return route, dict(op), dict(zip(route.names, found.groups()))
+                return route, dict(op), dict(zip(route.names, found.groups(), strict=True))
         if path_known:
             raise SpecError(405, f"method {method} not allowed for {path}")
         raise SpecError(404, f"no such path in the spec: {path}")

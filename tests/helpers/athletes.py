@@ -18,5 +18,5 @@ async def make_athlete(
     athlete_id = await athletes.identify("telegram", f"u-{name}", f"c-{name}", name=name, timezone=timezone)
     if fake is not None:
         fake.add_athlete(remote_id, key)
-        await athletes.connect(athlete_id, remote_id, key)
+        await athletes.link(athlete_id, remote_id, key)
     return athlete_id

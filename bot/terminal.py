@@ -1,0 +1,54 @@
+"""The terminal adapter behind ``coach chat``: lines in, replies and numbered choices out.
+
+Works interactively and with piped input, so a scripted session can be replayed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+import sys
+from typing import TextIO
+
+from core.conversation import Coach
+from core.messages import Button, Incoming, Reply
+
+PLATFORM = "terminal"
+
+
+def render(reply: Reply) -> str:
+    """Reply text followed by its buttons as numbered choices."""
+    lines = [reply.text]
+    if reply.buttons:
+        lines.append("  ".join(f"[{i}] {b.label}" for i, b in enumerate(reply.buttons, 1)))
+    return "\n".join(lines)
+
+
+def to_incoming(line: str, name: str, buttons: tuple[Button, ...]) -> Incoming:
+    """A typed line; a bare number picks one of the last reply's buttons."""
+    text = line.strip()
+    if text.isdigit() and 1 <= int(text) <= len(buttons):
+        return Incoming(PLATFORM, name, name, action=buttons[int(text) - 1].action, user_name=name)
+    return Incoming(PLATFORM, name, name, text=text, user_name=name)
+
+
+async def chat(
+    coach: Coach, name: str | None = None, stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout
+) -> None:
+    """Read lines until end of input, answering each."""
+    who = name or getpass.getuser()
+    interactive = stdin.isatty()
+    buttons: tuple[Button, ...] = ()
+    if interactive:
+        print("Coach is listening. /help for commands, Ctrl-D to leave.", file=stdout)
+    while True:
+        if interactive:
+            print("you> ", end="", file=stdout, flush=True)
+        line = await asyncio.to_thread(stdin.readline)
+        if not line:
+            break
+        if not line.strip():
+            continue
+        reply = await coach.handle(to_incoming(line, who, buttons))
+        buttons = reply.buttons
+        print(f"coach> {render(reply)}", file=stdout, flush=True)

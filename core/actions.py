@@ -1,0 +1,95 @@
+"""Pending actions behind confirmation buttons.
+
+A button carries only ``a:<id>:<choice>`` (well under Telegram's 64 bytes); the
+action itself lives in the database, so a button sent by any process works in
+any other. An action belongs to one athlete, expires, and is claimed at most
+once by a single conditional UPDATE, so a double press cannot run it twice.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from core.errors import CoachError
+from core.messages import Button
+from storage import db
+from storage.models import PendingAction, utcnow
+
+TTL = dt.timedelta(hours=2)
+
+# kind -> ((label, choice), ...); the first choice performs, the second declines.
+CHOICES: dict[str, tuple[tuple[str, str], tuple[str, str]]] = {
+    "generate_plan": (("Generate plan", "yes"), ("Cancel", "no")),
+    "delete_workout": (("Delete", "yes"), ("Keep", "no")),
+    "override_workout": (("Schedule anyway", "yes"), ("Pick another day", "no")),
+    "retry_sync": (("Retry now", "yes"), ("Later", "no")),
+}
+
+_PAYLOAD = re.compile(r"^a:([a-z0-9]{6,16}):(yes|no)$")
+
+
+class StaleAction(CoachError):
+    """The button is unknown, someone else's, expired or already used: say so, do nothing."""
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """An action the athlete just chose, now spent."""
+
+    kind: str
+    payload: dict[str, Any]
+    accepted: bool
+    label: str
+
+
+def _create(athlete_id: int, kind: str, payload: dict[str, Any]) -> str:
+    action = PendingAction.create(athlete=athlete_id, kind=kind, payload=payload, expires_at=utcnow() + TTL)
+    return str(action.id)
+
+
+async def offer(athlete_id: int, kind: str, payload: dict[str, Any]) -> tuple[Button, ...]:
+    """Store an action and return its two buttons."""
+    action_id = await db.call(_create, athlete_id, kind, payload)
+    return tuple(Button(label, f"a:{action_id}:{choice}") for label, choice in CHOICES[kind])
+
+
+def parse(payload: str) -> tuple[str, str]:
+    """Split a button payload into (action id, choice), or StaleAction."""
+    match = _PAYLOAD.match(payload or "")
+    if not match:
+        raise StaleAction("That button isn't one I recognise. Please ask me again.")
+    return match.group(1), match.group(2)
+
+
+def _claim(athlete_id: int, action_id: str, choice: str) -> Claimed:
+    now = utcnow()
+    claimed = (
+        PendingAction.update(used_at=now, choice=choice)
+        .where(
+            (PendingAction.id == action_id)
+            & (PendingAction.athlete == athlete_id)
+            & (PendingAction.used_at.is_null())
+            & (PendingAction.expires_at > now)
+        )
+        .execute()
+    )
+    action = PendingAction.get_or_none(
+        (PendingAction.id == action_id) & (PendingAction.athlete == athlete_id)
+    )
+    if action is None:
+        raise StaleAction("That button isn't yours or no longer exists.")
+    if not claimed:
+        if action.used_at is not None:
+            raise StaleAction("You already answered that one.")
+        raise StaleAction("That button has expired. Please ask me again.")
+    labels = dict((c, label) for label, c in CHOICES[action.kind])
+    return Claimed(action.kind, dict(action.payload), choice == "yes", labels[choice])
+
+
+async def claim(athlete_id: int, payload: str) -> Claimed:
+    """Spend the action behind a pressed button, once."""
+    action_id, choice = parse(payload)
+    return await db.call(_claim, athlete_id, action_id, choice)

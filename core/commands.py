@@ -1,0 +1,175 @@
+"""Slash commands, the same on every platform: /start /help /connect /plan /availability /sync /timezone /disconnect."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import TYPE_CHECKING
+
+from core import actions, athletes, availability, sync, workouts
+from core.clock import DAY_NAMES, day_of_week, today_in
+from core.errors import CoachError, IntervalsError
+from core.messages import Reply
+from storage import db
+
+if TYPE_CHECKING:
+    from core.conversation import Coach
+
+logger = logging.getLogger(__name__)
+
+HELP = """\
+I'm Coach, your training coach. I know your next 14 days of planned workouts, \
+your weekly availability and your current plan, and I keep Intervals.icu in sync.
+
+Just write, for example:
+- "What's on Thursday?"
+- "Move Tuesday's ride to Wednesday"
+- "Add a 45 minute easy run on Saturday morning"
+- "I can't train on Monday evenings anymore"
+- "Plan my next week"
+
+Commands:
+/connect ATHLETE_ID API_KEY - link Intervals.icu (Settings > Developer in Intervals.icu)
+/plan - your next 14 days
+/availability - your weekly availability
+/sync - what is waiting to sync, and retry it
+/timezone ZONE - set your time zone, e.g. /timezone Europe/Berlin
+/disconnect - unlink Intervals.icu and erase your key
+/help - this message"""
+
+START = "Hi! " + HELP.split("\n\n", 1)[1].split("\n\nCommands:")[0].replace("Just write", "Write")
+
+SYNC_MARKS = {"synced": "✅", "pending": "⏳", "failed": "⚠️", "local": "📝"}
+COMMANDS = ("start", "help", "connect", "plan", "availability", "sync", "timezone", "disconnect")
+
+
+async def _connect(coach: Coach, athlete_id: int, args: list[str]) -> Reply:
+    if len(args) != 2:
+        return Reply(
+            "Use /connect ATHLETE_ID API_KEY. Both are in Intervals.icu under Settings > Developer.",
+            delete_incoming=bool(args),
+        )
+    try:
+        profile = await athletes.connect(coach.pool, athlete_id, args[0], args[1])
+    except IntervalsError as exc:
+        return Reply(
+            f"I couldn't check the key: {exc.user_message} Please try again later.", delete_incoming=True
+        )
+    except CoachError as exc:
+        # The message still holds a key, right or wrong: it must go either way.
+        return Reply(exc.user_message, delete_incoming=True)
+    details = [f"time zone {profile.get('timezone', 'unchanged')}"]
+    if profile.get("ftp"):
+        details.append(f"FTP {profile['ftp']} W")
+    name = profile.get("name") or "you"
+    return Reply(
+        f"Connected to Intervals.icu as {name} ({', '.join(details)}). "
+        "Changes to your plan will now sync there.",
+        delete_incoming=True,
+    )
+
+
+async def _plan(coach: Coach, athlete_id: int, _: list[str]) -> Reply:
+    listed = await workouts.list_workouts(athlete_id)
+    items = listed.data["workouts"]
+    if not items:
+        return Reply("Nothing planned for the next 14 days. Ask me to plan your week!")
+    lines = ["Your next 14 days:"]
+    for w in items:
+        day = dt.date.fromisoformat(w["date"])
+        facts = [w["type"]]
+        if w["duration_minutes"]:
+            facts.append(f"{w['duration_minutes']} min")
+        if w["tss"] is not None:
+            facts.append(f"TSS {w['tss']}")
+        if w["time_of_day"]:
+            facts.append(w["time_of_day"])
+        mark = SYNC_MARKS.get(w["sync_status"], "")
+        lines.append(
+            f"{mark} {DAY_NAMES[day_of_week(day)][:3]} {w['date']}: {w['title']} ({', '.join(facts)})"
+        )
+    lines.append("\n✅ synced  ⏳ waiting to sync  ⚠️ sync failed  📝 local only")
+    return Reply("\n".join(lines))
+
+
+async def _availability(coach: Coach, athlete_id: int, _: list[str]) -> Reply:
+    week = (await availability.get_availability(athlete_id)).data["availability"]
+    lines = ["Your weekly availability:"]
+    for day in week[1:] + week[:1]:  # Monday first reads naturally
+        times, kit, extra = availability.describe(day)
+        line = f"{day['day_name'][:3]}: {', '.join(times) or 'rest'}; {', '.join(kit) or 'no equipment'}"
+        if extra:
+            line += f"; {', '.join(extra)}"
+        if day["notes"]:
+            line += f" ({day['notes']})"
+        lines.append(line)
+    lines.append('\nTell me what changed, e.g. "no gym on Fridays".')
+    return Reply("\n".join(lines))
+
+
+async def _sync(coach: Coach, athlete_id: int, _: list[str]) -> Reply:
+    athlete = await db.call(athletes.get, athlete_id)
+    if not athlete.connected:
+        return Reply("Intervals.icu is not connected. Use /connect ATHLETE_ID API_KEY to link it.")
+    counts = await db.call(sync.open_counts, athlete_id)
+    if not counts["pending"] and not counts["failed"]:
+        return Reply("Everything is synced with Intervals.icu. ✅")
+    text = f"{counts['pending']} change(s) waiting to sync, {counts['failed']} failed."
+    buttons = await actions.offer(athlete_id, "retry_sync", {})
+    return Reply(text, buttons=buttons[:1])
+
+
+async def retry_sync(coach: Coach, athlete_id: int) -> tuple[str, str | None]:
+    """Retry every open change of the athlete now; the text says how it went."""
+    outcomes = await sync.retry_athlete(coach.pool, athlete_id)
+    done = sum(1 for o in outcomes if o == "synced")
+    if not outcomes:
+        return "Nothing to retry: everything is synced.", None
+    return f"Retried {len(outcomes)} change(s): {done} synced, {len(outcomes) - done} not yet.", sync.overall(
+        outcomes
+    )
+
+
+async def _timezone(coach: Coach, athlete_id: int, args: list[str]) -> Reply:
+    if len(args) != 1:
+        athlete = await db.call(athletes.get, athlete_id)
+        return Reply(f"Your time zone is {athlete.timezone}. Change it with /timezone Europe/Berlin.")
+    name = await athletes.set_timezone(athlete_id, args[0])
+    return Reply(f"Time zone set to {name}. Today there is {today_in(name)}.")
+
+
+async def _disconnect(coach: Coach, athlete_id: int, _: list[str]) -> Reply:
+    await athletes.disconnect(athlete_id)
+    return Reply("Intervals.icu is unlinked and your API key is erased. Your plan stays here.")
+
+
+async def _help(coach: Coach, athlete_id: int, _: list[str]) -> Reply:
+    return Reply(HELP)
+
+
+async def _start(coach: Coach, athlete_id: int, _: list[str]) -> Reply:
+    return Reply(
+        START + "\n\nTo sync with Intervals.icu, send /connect ATHLETE_ID API_KEY. /help lists everything."
+    )
+
+
+_HANDLERS = {
+    "start": _start,
+    "help": _help,
+    "connect": _connect,
+    "plan": _plan,
+    "availability": _availability,
+    "sync": _sync,
+    "timezone": _timezone,
+    "disconnect": _disconnect,
+}
+
+
+async def run(coach: Coach, athlete_id: int, text: str) -> Reply:
+    """Run a slash command; unknown ones get help."""
+    head, *args = text.split()
+    name = head.lstrip("/").split("@", 1)[0].lower()  # "/plan@CoachBot" in Telegram groups
+    handler = _HANDLERS.get(name)
+    if handler is None:
+        return Reply(f"I don't know /{name[:30]}. " + HELP.split("\n\n")[-1])
+    return await handler(coach, athlete_id, args)

@@ -1,0 +1,232 @@
+"""The turn: an incoming message or button press in, a platform-neutral Reply out.
+
+A text turn loads the athlete, builds the context, and loops model -> tools ->
+model until the model answers in text, within a step cap and a total timeout.
+Turns of one athlete never interleave (a lock per athlete, behind a seam so
+several processes can share a lock in Redis); different athletes run at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import weakref
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from core import actions, athletes, commands, context, plans, sync, workouts
+from core.clock import today_in
+from core.errors import CoachError, ValidationError
+from core.intervals import IntervalsPool
+from core.llm import Model, ModelTurn, ModelUnavailable
+from core.messages import Incoming, Reply
+from core.tools import TOOLS
+from core.tools.base import Tool, ToolContext
+from storage import db
+from storage.models import ConversationTurn
+
+logger = logging.getLogger(__name__)
+
+PlanRunner = Callable[[plans.PlanRequest], Awaitable[tuple[str, str | None]]]
+Locker = Callable[[int], contextlib.AbstractAsyncContextManager[None]]
+
+SYNC_LINES = {
+    "synced": "✅ Synced to Intervals.icu.",
+    "pending": "⏳ Saved. Intervals.icu can't be reached right now; it will sync automatically.",
+    "failed": "⚠️ Saved here, but Intervals.icu rejected the change (see /sync).",
+}
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Bounds on one turn."""
+
+    max_steps: int = 6
+    turn_timeout: float = 90.0
+    history_messages: int = 16
+    max_message_chars: int = 4000
+
+
+def _save_message(athlete_id: int, role: str, text: str) -> None:
+    ConversationTurn.create(athlete=athlete_id, role=role, content={"role": role, "parts": [{"text": text}]})
+
+
+def _history(athlete_id: int, limit: int) -> list[dict[str, Any]]:
+    rows = list(
+        ConversationTurn.select()
+        .where(ConversationTurn.athlete == athlete_id)
+        .order_by(ConversationTurn.id.desc())
+        .limit(limit)
+    )
+    contents = [dict(r.content) for r in reversed(rows)]
+    # Gemini wants the conversation to open with the user.
+    while contents and contents[0].get("role") != "user":
+        contents.pop(0)
+    return contents
+
+
+def _tool_response(name: str, call_id: str | None, result: dict[str, Any]) -> dict[str, Any]:
+    body: dict[str, Any] = {"name": name, "response": result}
+    if call_id:
+        body["id"] = call_id
+    return {"functionResponse": body}
+
+
+class Coach:
+    """Core's entry point for every adapter."""
+
+    def __init__(
+        self,
+        model: Model,
+        pool: IntervalsPool,
+        *,
+        plan_runner: PlanRunner | None = None,
+        locker: Locker | None = None,
+        limits: Limits | None = None,
+        tools: tuple[Tool[Any], ...] = TOOLS,
+    ) -> None:
+        self.model = model
+        self.pool = pool
+        self.limits = limits or Limits()
+        self.plan_runner: PlanRunner = plan_runner or self._generate_in_process
+        self._locker: Locker = locker or self._local_lock
+        self._locks: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
+        self._tools = {t.name: t for t in tools}
+        self._declarations = [t.declaration() for t in tools]
+
+    @contextlib.asynccontextmanager
+    async def _local_lock(self, athlete_id: int) -> AsyncIterator[None]:
+        lock = self._locks.get(athlete_id)
+        if lock is None:
+            lock = self._locks[athlete_id] = asyncio.Lock()
+        async with lock:
+            yield
+
+    async def _generate_in_process(self, request: plans.PlanRequest) -> tuple[str, str | None]:
+        return await plans.generate(self.model, self.pool, request)
+
+    async def handle(self, incoming: Incoming) -> Reply:
+        """Answer one message or button press."""
+        athlete_id = await athletes.identify(
+            incoming.platform, incoming.user_id, incoming.chat_id, name=incoming.user_name
+        )
+        async with self._locker(athlete_id):
+            try:
+                if incoming.action is not None:
+                    return await self.press(athlete_id, incoming.action)
+                text = (incoming.text or "").strip()
+                if len(text) > self.limits.max_message_chars:
+                    raise ValidationError(
+                        f"That message is too long ({len(text)} characters). "
+                        f"Please keep it under {self.limits.max_message_chars}."
+                    )
+                if not text or text.startswith("/"):
+                    return await commands.run(self, athlete_id, text or "/help")
+                return await self.turn(athlete_id, text, incoming.platform)
+            except CoachError as exc:
+                logger.warning("athlete %s: %s: %s", athlete_id, type(exc).__name__, exc.user_message)
+                return Reply(exc.user_message)
+
+    async def turn(self, athlete_id: int, text: str, platform: str = "chat") -> Reply:
+        """One conversational turn with the model and the tools."""
+        started = time.monotonic()
+        athlete = await db.call(athletes.get, athlete_id)
+        today = today_in(athlete.timezone)
+        ctx = ToolContext(athlete_id=athlete_id, pool=self.pool, today=today, timezone=athlete.timezone)
+        system = await db.call(context.build, athlete_id, today, platform)
+        contents = await db.call(_history, athlete_id, self.limits.history_messages)
+        # Kept before the model is asked, so an outage never loses what the athlete said.
+        await db.call(_save_message, athlete_id, "user", text)
+        contents.append({"role": "user", "parts": [{"text": text}]})
+        steps = 0
+        try:
+            async with asyncio.timeout(self.limits.turn_timeout):
+                answer, steps = await self._loop(ctx, system, contents)
+        except TimeoutError:
+            logger.warning("athlete %s: turn timed out after %d steps", athlete_id, steps)
+            answer = "Sorry, that took too long and I stopped. Your message is saved; please try again."
+        except ModelUnavailable as exc:
+            logger.warning("athlete %s: %s", athlete_id, exc.user_message)
+            answer = "Sorry, I can't reach my coaching model right now. Your message is saved; please try again in a minute."
+        status = sync.overall(list(ctx.changed_sync))
+        if status:
+            # Said by core, not left to the model, so the athlete always learns the truth.
+            answer = f"{answer}\n\n{SYNC_LINES[status]}".strip()
+        await db.call(_save_message, athlete_id, "model", answer)
+        logger.info(
+            "turn athlete=%s steps=%d tools=%d duration_ms=%.0f",
+            athlete_id,
+            steps,
+            len(ctx.changed_sync),
+            (time.monotonic() - started) * 1000,
+        )
+        return Reply(answer, buttons=tuple(ctx.buttons), sync_status=status)
+
+    async def _loop(self, ctx: ToolContext, system: str, contents: list[dict[str, Any]]) -> tuple[str, int]:
+        for step in range(1, self.limits.max_steps + 1):
+            reply: ModelTurn = await self.model.generate(system, contents, self._declarations)
+            logger.info(
+                "model step=%d prompt_tokens=%s calls=%d", step, reply.prompt_tokens, len(reply.calls)
+            )
+            if not reply.calls:
+                return reply.text or "Sorry, I have no answer to that. Could you rephrase?", step
+            contents.append(reply.content)
+            parts = []
+            for call in reply.calls:
+                tool = self._tools.get(call.name)
+                if tool is None:
+                    result = {
+                        "success": False,
+                        "error": "unknown_tool",
+                        "message": f"There is no tool {call.name!r}.",
+                    }
+                else:
+                    result = await tool.run(ctx, call.args)
+                parts.append(_tool_response(call.name, call.id, result))
+            contents.append({"role": "user", "parts": parts})
+        logger.warning("athlete %s: step cap %d reached", ctx.athlete_id, self.limits.max_steps)
+        return (
+            "I got stuck going back and forth on that and stopped. Please try again, maybe in smaller steps.",
+            self.limits.max_steps,
+        )
+
+    async def press(self, athlete_id: int, payload: str) -> Reply:
+        """Perform the action behind a button, at most once, without asking the model."""
+        claimed = await actions.claim(athlete_id, payload)
+        text, status = await self._perform(athlete_id, claimed)
+        await db.call(_save_message, athlete_id, "model", f"[{claimed.label}] {text}")
+        logger.info("action %s athlete=%s accepted=%s", claimed.kind, athlete_id, claimed.accepted)
+        if status and status in SYNC_LINES and "sync" not in text.lower():
+            text = f"{text}\n\n{SYNC_LINES[status]}"
+        return Reply(text, sync_status=status, chosen=claimed.label)
+
+    async def _perform(self, athlete_id: int, claimed: actions.Claimed) -> tuple[str, str | None]:
+        p = claimed.payload
+        if claimed.kind == "generate_plan":
+            if not claimed.accepted:
+                return "OK, I won't generate a new plan.", None
+            await plans.check_rate(athlete_id)
+            return await self.plan_runner(plans.PlanRequest.from_payload(athlete_id, p))
+        if claimed.kind == "delete_workout":
+            if not claimed.accepted:
+                return "OK, I kept the workout.", None
+            result = await workouts.delete_workout(self.pool, athlete_id, p["workout_id"], p.get("reason"))
+            return result.message, result.sync_status
+        if claimed.kind == "override_workout":
+            if not claimed.accepted:
+                return "OK. Which day would suit you better? Tell me and I'll move it there.", None
+            if p["op"] == "create":
+                result = await workouts.create_workout(self.pool, athlete_id, p["fields"], override=True)
+            else:
+                result = await workouts.update_workout(
+                    self.pool, athlete_id, p["workout_id"], p["fields"], override=True
+                )
+            return result.message, result.sync_status
+        if claimed.kind == "retry_sync":
+            if not claimed.accepted:
+                return "OK, I'll keep retrying in the background.", None
+            return await commands.retry_sync(self, athlete_id)
+        raise ValidationError("That button isn't one I recognise.")

@@ -1,0 +1,150 @@
+"""The model behind one small seam, and its Gemini implementation (google-genai, async).
+
+Contents are plain dicts in Gemini's wire shape (``{"role", "parts"}``), so
+history can be stored as JSON and replayed to any process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import aiohttp
+import httpx
+from google import genai
+from google.genai import errors as genai_errors
+from google.genai import types
+
+from core.errors import CoachError
+
+logger = logging.getLogger(__name__)
+
+
+class ModelUnavailable(CoachError):
+    """The model could not be reached or answered with an error: apologise, keep the message."""
+
+
+@dataclass(frozen=True)
+class FunctionCall:
+    """One tool call the model asked for."""
+
+    name: str
+    args: Any
+    id: str | None = None
+
+
+@dataclass(frozen=True)
+class ModelTurn:
+    """One model response: text or function calls, plus the content to append to history."""
+
+    text: str
+    calls: list[FunctionCall]
+    content: dict[str, Any]
+    prompt_tokens: int | None = None
+    output_tokens: int | None = None
+    model_version: str = ""
+
+
+class Model(Protocol):
+    """What the conversation and the planner need from a model."""
+
+    async def generate(
+        self, system: str, contents: list[dict[str, Any]], tools: list[dict[str, Any]]
+    ) -> ModelTurn:
+        """One round trip with tool declarations."""
+        ...
+
+    async def generate_json(self, system: str, prompt: str, schema: dict[str, Any]) -> tuple[Any, str]:
+        """Structured output matching ``schema``; returns (parsed JSON, model version)."""
+        ...
+
+
+# What a failed round trip can raise through google-genai's transports.
+_TRANSPORT_ERRORS = (
+    genai_errors.APIError,
+    aiohttp.ClientError,
+    httpx.HTTPError,
+    asyncio.TimeoutError,
+    TimeoutError,
+    ConnectionError,
+)
+
+
+@dataclass
+class GeminiModel:
+    """Gemini through google-genai's async client."""
+
+    api_key: str
+    model: str = "gemini-2.5-flash"
+    base_url: str | None = None
+    timeout: float = 30.0
+    _client: genai.Client = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        options = types.HttpOptions(timeout=int(self.timeout * 1000))
+        if self.base_url:
+            options.base_url = self.base_url
+        self._client = genai.Client(api_key=self.api_key, http_options=options)
+
+    async def _call(
+        self, contents: Any, config: types.GenerateContentConfig
+    ) -> types.GenerateContentResponse:
+        try:
+            return await self._client.aio.models.generate_content(
+                model=self.model, contents=contents, config=config
+            )
+        except _TRANSPORT_ERRORS as exc:
+            detail = getattr(exc, "code", None) or type(exc).__name__
+            logger.warning("model call failed: %s", detail)
+            raise ModelUnavailable(f"The coaching model is unavailable ({detail}).") from None
+
+    async def generate(
+        self, system: str, contents: list[dict[str, Any]], tools: list[dict[str, Any]]
+    ) -> ModelTurn:
+        """One round trip; function calls are returned, never executed here."""
+        config = types.GenerateContentConfig(
+            system_instruction=system,
+            tools=[types.Tool(function_declarations=[types.FunctionDeclaration(**t) for t in tools])],
+            automatic_function_calling=types.AutomaticFunctionCallingConfig(disable=True),
+        )
+        response = await self._call(contents, config)
+        candidate = (response.candidates or [None])[0]
+        if candidate is None or candidate.content is None:
+            return ModelTurn(text="", calls=[], content={"role": "model", "parts": [{"text": ""}]})
+        parts = candidate.content.parts or []
+        calls = [
+            FunctionCall(p.function_call.name or "", p.function_call.args, p.function_call.id)
+            for p in parts
+            if p.function_call is not None
+        ]
+        text = "".join(p.text for p in parts if p.text and not p.thought)
+        usage = response.usage_metadata
+        return ModelTurn(
+            text=text.strip(),
+            calls=calls,
+            content=candidate.content.model_dump(mode="json", exclude_none=True),
+            prompt_tokens=usage.prompt_token_count if usage else None,
+            output_tokens=usage.candidates_token_count if usage else None,
+            model_version=response.model_version or self.model,
+        )
+
+    async def generate_json(self, system: str, prompt: str, schema: dict[str, Any]) -> tuple[Any, str]:
+        """Ask for JSON matching ``schema`` (structured output)."""
+        config = types.GenerateContentConfig(
+            system_instruction=system,
+            response_mime_type="application/json",
+            response_json_schema=schema,
+        )
+        response = await self._call([{"role": "user", "parts": [{"text": prompt}]}], config)
+        try:
+            return json.loads(response.text or ""), response.model_version or self.model
+        except ValueError:
+            raise ModelUnavailable("The model returned a plan that is not valid JSON.") from None
+
+    async def aclose(self) -> None:
+        """Close the HTTP sessions."""
+        await self._client.aio.aclose()
+        self._client.close()

@@ -1,0 +1,38 @@
+"""Core's small, platform-neutral vocabulary: what comes in and what goes out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """A text message or a button press from one chat identity."""
+
+    platform: str
+    user_id: str
+    chat_id: str
+    text: str | None = None
+    action: str | None = None  # the opaque payload a button carried
+    user_name: str = ""
+
+
+@dataclass(frozen=True)
+class Button:
+    """One choice; ``action`` is the short opaque payload the platform hands back on press."""
+
+    label: str
+    action: str
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What core answers: text, optional buttons, and the sync status of what it changed."""
+
+    text: str
+    buttons: tuple[Button, ...] = ()
+    sync_status: str | None = None
+    # Set when a button press was handled, so the adapter can edit the original message.
+    chosen: str | None = None
+    # The incoming message held a secret (an API key): the adapter should delete it.
+    delete_incoming: bool = False

@@ -1,0 +1,335 @@
+"""Training plans: generate one with the model (structured output), check it, save it, sync it.
+
+A generated plan must fit the athlete's availability and the workout rules; one
+that does not is sent back to the model once with the problems listed, and
+what still breaks the rules after that is dropped, never saved.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from core import sync
+from core.availability import describe as describe_day
+from core.availability import read_week
+from core.clock import DAY_NAMES, day_of_week, today_in
+from core.conflicts import availability_problems
+from core.errors import CoachError, RateLimited, ValidationError
+from core.fields import (
+    INTENSITIES,
+    LOCATIONS,
+    TIMES_OF_DAY,
+    WORKOUT_TYPES,
+    WorkoutDraft,
+    parse,
+)
+from core.intervals import IntervalsPool
+from core.llm import Model
+from core.workouts import availability_map
+from storage import db
+from storage.models import (
+    Activity,
+    Athlete,
+    PendingAction,
+    PlannedWorkout,
+    WeeklyTrainingPlan,
+    utcnow,
+)
+
+logger = logging.getLogger(__name__)
+
+MAX_PER_HOUR = 10
+MAX_PER_DAY = 2
+
+_WORKOUT_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "title": {"type": "string"},
+        "description": {"type": "string"},
+        "type": {"type": "string", "enum": list(WORKOUT_TYPES)},
+        "duration_minutes": {"type": "integer"},
+        "tss": {"type": "integer"},
+        "intensity": {"type": "string", "enum": list(INTENSITIES)},
+        "time_of_day": {"type": "string", "enum": list(TIMES_OF_DAY)},
+        "location": {"type": "string", "enum": list(LOCATIONS)},
+    },
+    "required": ["title", "type", "duration_minutes", "tss", "intensity", "time_of_day"],
+}
+PLAN_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "summary": {"type": "string", "description": "Two sentences on the plan's aim"},
+        "days": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "date": {"type": "string", "description": "YYYY-MM-DD"},
+                    "workouts": {"type": "array", "items": _WORKOUT_SCHEMA},
+                },
+                "required": ["date", "workouts"],
+            },
+        },
+    },
+    "required": ["summary", "days"],
+}
+
+
+@dataclass(frozen=True)
+class PlanRequest:
+    """What the athlete confirmed: how many days, from when, with what focus."""
+
+    athlete_id: int
+    days: int
+    start_date: dt.date
+    focus: str
+
+    def to_payload(self) -> dict[str, Any]:
+        """JSON form, for pending actions and jobs."""
+        return {"days": self.days, "start_date": self.start_date.isoformat(), "focus": self.focus}
+
+    @classmethod
+    def from_payload(cls, athlete_id: int, payload: dict[str, Any]) -> PlanRequest:
+        """Inverse of ``to_payload``."""
+        return cls(
+            athlete_id,
+            int(payload["days"]),
+            dt.date.fromisoformat(payload["start_date"]),
+            str(payload["focus"]),
+        )
+
+    @property
+    def end_date(self) -> dt.date:
+        """Last day of the plan."""
+        return self.start_date + dt.timedelta(days=self.days - 1)
+
+
+class PlanFailed(CoachError):
+    """Generation failed; the current plan is untouched."""
+
+
+def _recent_load(athlete_id: int, today: dt.date) -> dict[str, Any]:
+    since = dt.datetime.combine(today - dt.timedelta(days=28), dt.time())
+    rows = list(
+        Activity.select().where((Activity.athlete == athlete_id) & (Activity.start_date_local >= since))
+    )
+    total = sum(a.training_load or 0 for a in rows)
+    return {"activities_28d": len(rows), "weekly_tss_avg": round(total / 4)}
+
+
+def _inputs(request: PlanRequest) -> tuple[str, dict[int, dict[str, Any]]]:
+    athlete = Athlete.get_by_id(request.athlete_id)
+    availability = availability_map(athlete.id)
+    load = _recent_load(athlete.id, today_in(athlete.timezone))
+    week = read_week(athlete.id)
+    days = []
+    for offset in range(request.days):
+        day = request.start_date + dt.timedelta(days=offset)
+        times, kit, limits = describe_day(week[day_of_week(day)])
+        days.append(
+            f"{day} {DAY_NAMES[day_of_week(day)]}: {', '.join(times) or 'unavailable (rest)'}; "
+            f"{', '.join(kit + limits) or 'no equipment'}"
+        )
+    prompt = "\n".join(
+        [
+            f"Plan {request.days} days from {request.start_date} with focus: {request.focus}.",
+            f"Athlete FTP: {athlete.ftp or 'unknown'} W. Recent load: {json.dumps(load)}.",
+            "Availability per day (respect it strictly; Ride needs bike, Gym needs gym):",
+            *days,
+            f"At most {MAX_PER_DAY} workouts a day; include rest days; use type Rest for rest days only if useful.",
+        ]
+    )
+    return prompt, availability
+
+
+def check(
+    raw: Any, request: PlanRequest, availability: dict[int, dict[str, Any]]
+) -> tuple[list[WorkoutDraft], list[str]]:
+    """Valid workouts of a model plan, and the problems found in the rest."""
+    if not isinstance(raw, dict) or not isinstance(raw.get("days"), list):
+        return [], ["The plan must be an object with a days list."]
+    drafts: list[WorkoutDraft] = []
+    problems: list[str] = []
+    for day in raw["days"]:
+        for item in (day.get("workouts") or []) if isinstance(day, dict) else []:
+            try:
+                draft = parse(
+                    WorkoutDraft, {**item, "date": day.get("date")} if isinstance(item, dict) else item
+                )
+            except ValidationError as exc:
+                problems.append(exc.user_message)
+                continue
+            if not request.start_date <= draft.date <= request.end_date:
+                problems.append(f"{draft.date} is outside the plan's range.")
+                continue
+            clash = availability_problems(draft.model_dump(), availability)
+            same_day = [d for d in drafts if d.date == draft.date]
+            if len(same_day) >= MAX_PER_DAY:
+                clash.append(f"more than {MAX_PER_DAY} workouts on {draft.date}")
+            if any(d.type == draft.type and d.time_of_day == draft.time_of_day for d in same_day):
+                clash.append(f"two {draft.type} workouts in the same slot on {draft.date}")
+            if clash:
+                problems.append(f"{draft.date} {draft.title!r}: " + "; ".join(clash))
+                continue
+            drafts.append(draft)
+    return drafts, problems
+
+
+def _save(request: PlanRequest, drafts: list[WorkoutDraft], summary: str, version: str) -> list[str]:
+    """Replace the range's uncompleted workouts with the plan's; returns queue item ids."""
+    with db.transaction():
+        athlete = Athlete.get_by_id(request.athlete_id)
+        WeeklyTrainingPlan.update(status="SUPERSEDED").where(
+            (WeeklyTrainingPlan.athlete == athlete.id)
+            & (WeeklyTrainingPlan.status == "ACTIVE")
+            & (WeeklyTrainingPlan.week_start <= request.end_date)
+            & (WeeklyTrainingPlan.week_end >= request.start_date)
+        ).execute()
+        items: list[str] = []
+        replaced = PlannedWorkout.select().where(
+            (PlannedWorkout.athlete == athlete.id)
+            & (PlannedWorkout.date >= request.start_date)
+            & (PlannedWorkout.date <= request.end_date)
+            & (PlannedWorkout.completed == False)  # noqa: E712
+        )
+        for old in replaced:
+            if athlete.connected and old.sync_status != "LOCAL":
+                items.append(sync.enqueue(athlete.id, old.id, "delete", sync.delete_payload(old)))
+            old.delete_instance()
+        days: dict[str, list[dict[str, Any]]] = {}
+        for d in drafts:
+            days.setdefault(d.date.isoformat(), []).append(d.model_dump(mode="json"))
+        plan = WeeklyTrainingPlan.create(
+            athlete=athlete.id,
+            week_start=request.start_date,
+            week_end=request.end_date,
+            days_planned=request.days,
+            total_tss=sum(d.tss or 0 for d in drafts),
+            workout_count=len(drafts),
+            summary=summary[:1000],
+            focus=request.focus,
+            days=[{"date": k, "workouts": v} for k, v in sorted(days.items())],
+            model_version=version[:64],
+        )
+        status = "PENDING" if athlete.connected else "LOCAL"
+        for d in drafts:
+            row = PlannedWorkout.create(
+                athlete=athlete.id, plan=plan.id, sync_status=status, modified_locally=True, **d.model_dump()
+            )
+            if athlete.connected:
+                items.append(sync.enqueue(athlete.id, row.id, "create", {"date": row.date.isoformat()}))
+        return items
+
+
+def _generations_last_hour(athlete_id: int) -> int:
+    return (
+        PendingAction.select()
+        .where(
+            (PendingAction.athlete == athlete_id)
+            & (PendingAction.kind == "generate_plan")
+            & (PendingAction.choice == "yes")
+            & (PendingAction.used_at > utcnow() - dt.timedelta(hours=1))
+        )
+        .count()
+    )
+
+
+async def check_rate(athlete_id: int) -> None:
+    """At most MAX_PER_HOUR confirmed generations per athlete per hour."""
+    if await db.call(_generations_last_hour, athlete_id) > MAX_PER_HOUR:
+        raise RateLimited(
+            f"You've generated {MAX_PER_HOUR} plans in the last hour; please wait a bit before the next."
+        )
+
+
+SYSTEM = (
+    "You are an endurance coach writing a training plan. Answer only with JSON matching the schema. "
+    "Use realistic durations and TSS for the athlete's load, progress gradually, and respect availability."
+)
+
+
+def describe(request: PlanRequest, drafts: list[WorkoutDraft], summary: str) -> str:
+    """The athlete-facing summary: totals and one line a day."""
+    lines = [
+        f"Your {request.days}-day plan ({request.focus}) is ready: {len(drafts)} workouts, total TSS {sum(d.tss or 0 for d in drafts)}.",
+        summary,
+    ]
+    for d in sorted(drafts, key=lambda d: (d.date, d.time_of_day or "")):
+        when = f", {d.time_of_day}" if d.time_of_day else ""
+        lines.append(
+            f"- {DAY_NAMES[day_of_week(d.date)][:3]} {d.date}: {d.title} ({d.type}, {d.duration_minutes or '?'}min, TSS {d.tss or 0}{when})"
+        )
+    return "\n".join(lines)
+
+
+async def generate(model: Model, pool: IntervalsPool, request: PlanRequest) -> tuple[str, str | None]:
+    """Generate, check, save and sync a plan; returns (athlete-facing summary, sync status)."""
+    prompt, availability = await db.call(_inputs, request)
+    drafts: list[WorkoutDraft] = []
+    problems: list[str] = []
+    version = ""
+    raw: Any = None
+    for _attempt in range(2):
+        ask = (
+            prompt
+            if not problems
+            else prompt + "\nYour previous plan broke these rules, fix them:\n- " + "\n- ".join(problems[:10])
+        )
+        try:
+            raw, version = await model.generate_json(SYSTEM, ask, PLAN_SCHEMA)
+        except CoachError as exc:
+            raise PlanFailed(
+                f"I couldn't generate the plan: {exc.user_message} Your current plan is unchanged."
+            ) from None
+        drafts, problems = check(raw, request, availability)
+        if not problems:
+            break
+    if not drafts:
+        raise PlanFailed(
+            "The generated plan didn't fit your availability, so I kept your current plan. Try again or adjust your availability."
+        )
+    if problems:
+        logger.warning(
+            "plan for athlete %s: dropped %d workouts that broke the rules", request.athlete_id, len(problems)
+        )
+    summary = str(raw.get("summary") or "")[:500] if isinstance(raw, dict) else ""
+    items = await db.call(_save, request, drafts, summary, version)
+    statuses = await sync.push_batch(pool, items)
+    status = sync.overall(statuses)
+    logger.info(
+        "plan generated for athlete %s: %d workouts, sync %s", request.athlete_id, len(drafts), status
+    )
+    return describe(request, drafts, summary), status
+
+
+def _current(athlete_id: int) -> dict[str, Any] | None:
+    plan = (
+        WeeklyTrainingPlan.select()
+        .where((WeeklyTrainingPlan.athlete == athlete_id) & (WeeklyTrainingPlan.status == "ACTIVE"))
+        .order_by(WeeklyTrainingPlan.generated_at.desc())
+        .first()
+    )
+    if plan is None:
+        return None
+    return {
+        "id": plan.id,
+        "week_start": plan.week_start.isoformat(),
+        "week_end": plan.week_end.isoformat(),
+        "days_planned": plan.days_planned,
+        "status": plan.status,
+        "total_tss": plan.total_tss,
+        "workout_count": plan.workout_count,
+        "summary": plan.summary,
+        "days": plan.days,
+        "generated_at": plan.generated_at.isoformat(),
+        "model_version": plan.model_version,
+    }
+
+
+async def current_plan(athlete_id: int) -> dict[str, Any] | None:
+    """The active plan in the design's shape, or None."""
+    return await db.call(_current, athlete_id)

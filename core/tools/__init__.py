@@ -1,0 +1,9 @@
+"""All fourteen tools the model can call, in one explicit tuple."""
+
+from typing import Any
+
+from core.tools.base import Tool
+from core.tools.history import HISTORY_TOOLS
+from core.tools.planning import PLANNING_TOOLS
+
+TOOLS: tuple[Tool[Any], ...] = PLANNING_TOOLS + HISTORY_TOOLS

@@ -1,0 +1,95 @@
+"""``coach chat`` as a real process, replaying a piped conversation against the fake servers."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from storage.crypto import Cipher
+from storage.db import database, open_database
+from storage.models import PlannedWorkout, WeeklyTrainingPlan
+from tests.conftest import ENCRYPTION_KEY
+from tests.fakes.gemini import FakeGemini, call, json_reply, text
+from tests.fakes.intervals import FakeIntervals
+
+TOMORROW = dt.date.today() + dt.timedelta(days=1)
+
+
+def test_piped_session_replays_end_to_end(
+    tmp_path: Path, fake_gemini: FakeGemini, fake_intervals: FakeIntervals
+) -> None:
+    fake_intervals.add_athlete("i321", "key-terminal-12345", {"name": "Tess", "timezone": "UTC"})
+    fake_gemini.script(
+        call(
+            "create_planned_workout",
+            {"date": TOMORROW.isoformat(), "title": "Easy run", "type": "Run", "duration_minutes": 40},
+        ),
+        text("Added an easy run for tomorrow."),
+        call("generate_training_plan", {"days": 3}),
+        text("Shall I generate a 3-day plan?"),
+        json_reply(
+            {
+                "summary": "Short block.",
+                "days": [
+                    {
+                        "date": TOMORROW.isoformat(),
+                        "workouts": [
+                            {
+                                "title": "Z2 ride",
+                                "type": "Ride",
+                                "duration_minutes": 90,
+                                "tss": 60,
+                                "intensity": "easy",
+                                "time_of_day": "evening",
+                            }
+                        ],
+                    }
+                ],
+            }
+        ),
+    )
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'chat.db'}",
+        "ENCRYPTION_KEY": ENCRYPTION_KEY,
+        "GEMINI_API_KEY": "test-key",
+        "GEMINI_BASE_URL": fake_gemini.url,
+        "INTERVALS_BASE_URL": fake_intervals.url,
+        "LOG_LEVEL": "WARNING",
+    }
+    session = (
+        "/help\n/connect i321 key-terminal-12345\nadd an easy run tomorrow\nplan my next days\n1\n/plan\n"
+    )
+
+    done = subprocess.run(
+        [sys.executable, "-m", "cli", "chat", "--as", "tess"],
+        input=session,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=60,
+    )
+
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    assert "/connect ATHLETE_ID API_KEY" in out
+    assert "Connected to Intervals.icu as Tess" in out
+    assert "Added an easy run for tomorrow." in out and "✅ Synced to Intervals.icu." in out
+    assert "[1] Generate plan  [2] Cancel" in out
+    assert "3-day plan (mixed) is ready: 1 workouts, total TSS 60" in out
+    assert "Z2 ride" in out.split("Your next 14 days:")[1]
+    assert "key-terminal-12345" not in done.stderr
+    # The plan replaced the uncompleted run in its range, here and in Intervals.icu.
+    assert [e["name"] for e in fake_intervals.events("i321")] == ["Z2 ride"]
+
+    open_database(env["DATABASE_URL"], Cipher(ENCRYPTION_KEY))
+    try:
+        with database.connection_context():
+            assert WeeklyTrainingPlan.select().count() == 1
+            assert [w.title for w in PlannedWorkout.select()] == ["Z2 ride"]
+    finally:
+        database.initialize(None)
