@@ -81,6 +81,50 @@ def cmd_chat(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _serve(settings: Settings, adapter: str) -> int:
+    """Run a messenger adapter until SIGINT or SIGTERM."""
+    import signal
+
+    from core.runtime import build
+
+    start(settings)
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        runtime = build(settings)
+        try:
+            if adapter == "telegram":
+                from bot import telegram
+
+                await telegram.run(runtime.coach, settings, stop)
+            else:
+                from bot import slack
+
+                await slack.run(runtime.coach, settings, stop)
+        finally:
+            await runtime.aclose()
+
+    asyncio.run(main())
+    return 0
+
+
+def cmd_telegram(settings: Settings, _: argparse.Namespace) -> int:
+    """Run the Telegram bot (long polling, or a webhook when TELEGRAM_WEBHOOK_URL is set)."""
+    settings.require("telegram_bot_token", "gemini_api_key", "encryption_key")
+    return _serve(settings, "telegram")
+
+
+def cmd_slack(settings: Settings, _: argparse.Namespace) -> int:
+    """Run the Slack bot (Socket Mode with SLACK_APP_TOKEN, else HTTP with signature checks)."""
+    settings.require("slack_bot_token", "gemini_api_key", "encryption_key")
+    if settings.slack_app_token is None:
+        settings.require("slack_signing_secret")
+    return _serve(settings, "slack")
+
+
 def _chat_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--as", dest="name", help="who you are (default: your login name)")
 
@@ -93,6 +137,8 @@ COMMANDS: dict[str, Command] = {
     "migrate": ("Create or upgrade the database schema", cmd_migrate, None),
     "status": ("Show the configuration and what to set next", cmd_status, None),
     "chat": ("Chat with the coach in this terminal (needs only GEMINI_API_KEY)", cmd_chat, _chat_args),
+    "telegram": ("Run the Telegram bot", cmd_telegram, None),
+    "slack": ("Run the Slack bot", cmd_slack, None),
 }
 
 

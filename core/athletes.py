@@ -52,6 +52,8 @@ def _link(athlete_id: int, intervals_id: str, api_key: str, profile: dict[str, A
     fields: dict[str, Any] = {
         "intervals_athlete_id": intervals_id,
         "intervals_api_key": api_key,
+        "key_rejected_at": None,
+        "key_notified_at": None,
         "updated_at": utcnow(),
     }
     fields.update(profile)
@@ -134,3 +136,9 @@ def get(athlete_id: int) -> Athlete:
     if athlete is None:
         raise NotFound("Athlete not found.")
     return athlete
+
+
+def identities(athlete_id: int) -> list[tuple[str, str]]:
+    """(platform, chat id) of every chat the athlete uses (sync; call through db.call)."""
+    query = ChatIdentity.select().where(ChatIdentity.athlete == athlete_id).order_by(ChatIdentity.id)
+    return [(i.platform, i.chat_id) for i in query]

@@ -6,7 +6,7 @@ import datetime as dt
 import logging
 from typing import TYPE_CHECKING
 
-from core import actions, athletes, availability, sync, workouts
+from core import actions, athletes, availability, resync, sync, workouts
 from core.clock import DAY_NAMES, day_of_week, today_in
 from core.errors import CoachError, IntervalsError
 from core.messages import Reply
@@ -111,7 +111,7 @@ async def _sync(coach: Coach, athlete_id: int, _: list[str]) -> Reply:
     athlete = await db.call(athletes.get, athlete_id)
     if not athlete.connected:
         return Reply("Intervals.icu is not connected. Use /connect ATHLETE_ID API_KEY to link it.")
-    counts = await db.call(sync.open_counts, athlete_id)
+    counts = await db.call(resync.open_counts, athlete_id)
     if not counts["pending"] and not counts["failed"]:
         return Reply("Everything is synced with Intervals.icu. ✅")
     text = f"{counts['pending']} change(s) waiting to sync, {counts['failed']} failed."
@@ -121,7 +121,7 @@ async def _sync(coach: Coach, athlete_id: int, _: list[str]) -> Reply:
 
 async def retry_sync(coach: Coach, athlete_id: int) -> tuple[str, str | None]:
     """Retry every open change of the athlete now; the text says how it went."""
-    outcomes = await sync.retry_athlete(coach.pool, athlete_id)
+    outcomes = await resync.retry_athlete(coach.pool, athlete_id)
     done = sum(1 for o in outcomes if o == "synced")
     if not outcomes:
         return "Nothing to retry: everything is synced.", None

@@ -99,11 +99,11 @@ def _workout(w: PlannedWorkout) -> list[str]:
     facts.append(w.time_of_day or "any time")
     if w.location != "any":
         facts.append(w.location)
-    facts.append(
-        {"SYNCED": "Synced", "PENDING": "Pending", "FAILED": "Sync failed"}.get(
-            w.sync_status or "", "Local only"
-        )
-    )
+    if w.origin != "coach":
+        facts.append("made in Intervals.icu, read-only")
+    else:
+        statuses = {"SYNCED": "Synced", "PENDING": "Pending", "FAILED": "Sync failed"}
+        facts.append(statuses.get(w.sync_status or "", "Local only"))
     lines = [f"- **{_day(w.date)}**: {quote(w.title, 80)} [id: {w.id}]", "  " + " | ".join(facts)]
     if w.description:
         lines[-1] += f" | {quote(w.description, 100)}"

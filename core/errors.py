@@ -72,10 +72,17 @@ class SyncUnavailable(IntervalsError):
     retryable = True
 
     def __init__(
-        self, user_message: str, *, status: int | None = None, retry_after: float | None = None
+        self,
+        user_message: str,
+        *,
+        status: int | None = None,
+        retry_after: float | None = None,
+        uncertain: bool = False,
     ) -> None:
         super().__init__(user_message, status=status)
         self.retry_after = retry_after
+        # The request may have been applied though no answer came (timeout, lost response).
+        self.uncertain = uncertain
 
 
 class SyncRejected(IntervalsError):

@@ -129,10 +129,15 @@ class IntervalsPool:
                 json=json,
                 auth=httpx.BasicAuth("API_KEY", api_key),
             )
-        except httpx.TimeoutException:
-            raise SyncUnavailable("Intervals.icu did not answer in time.") from None
-        except httpx.TransportError as exc:
+        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+            # Nothing left this machine: the request certainly was not applied.
             raise SyncUnavailable(f"Could not reach Intervals.icu ({type(exc).__name__}).") from None
+        except httpx.TimeoutException:
+            raise SyncUnavailable("Intervals.icu did not answer in time.", uncertain=True) from None
+        except httpx.TransportError as exc:
+            raise SyncUnavailable(
+                f"Lost the connection to Intervals.icu ({type(exc).__name__}).", uncertain=True
+            ) from None
         logger.debug(
             "intervals %s %s -> %s in %.0f ms",
             method,

@@ -195,10 +195,14 @@ def _save(request: PlanRequest, drafts: list[WorkoutDraft], summary: str, versio
             & (PlannedWorkout.date >= request.start_date)
             & (PlannedWorkout.date <= request.end_date)
             & (PlannedWorkout.completed == False)  # noqa: E712
+            # The athlete's own Intervals.icu events are never replaced by a plan.
+            & (PlannedWorkout.origin == "coach")
         )
         for old in replaced:
-            if athlete.connected and old.sync_status != "LOCAL":
-                items.append(sync.enqueue(athlete.id, old.id, "delete", sync.delete_payload(old)))
+            if athlete.connected:
+                item = sync.enqueue_delete(athlete.id, old)
+                if item:
+                    items.append(item)
             old.delete_instance()
         days: dict[str, list[dict[str, Any]]] = {}
         for d in drafts:

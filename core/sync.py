@@ -1,13 +1,18 @@
 """Sync of planned workouts to Intervals.icu through an outbox (the SyncQueue).
 
 A write saves the workout and its queue item in one transaction, then ``push``
-tries the item at once. A retryable failure leaves the item for the retry job;
-nothing is lost if the process dies in between. Bodies are built from the
-workout row as it is when sent, so a retry always sends the latest state.
+tries the item at once; a retryable failure leaves it for the retry job, so
+nothing is lost if a process dies in between. An item is claimed before it is
+worked on (row locks that skip locked rows on PostgreSQL, a claim column
+everywhere), and a claim left by a crashed worker expires.
 
-Idempotency: we store the event id Intervals.icu returns and update or delete by
-it. When an earlier attempt's outcome is unknown (the response was lost), the
-day's events are searched for our ``external_id`` before anything is created.
+Items of one workout coalesce: a create or update sends the row as it is now,
+so it also settles every older open create or update of that workout; a
+delete cancels those still unsent, and a create then delete sends nothing.
+
+Idempotency: we store the event id Intervals.icu returns and update or delete
+by it. When an earlier attempt may have reached Intervals.icu (a timeout or a
+lost response), the day's events are searched for our ``external_id`` first.
 """
 
 from __future__ import annotations
@@ -15,11 +20,14 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import os
+import socket
 import uuid
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from typing import Any
 
-from core.errors import IntervalsError, RemoteNotFound
+from core.errors import IntervalsAuthError, IntervalsError, RemoteNotFound, SyncUnavailable
 from core.events import event_date, external_id, to_event
 from core.intervals import IntervalsClient, IntervalsPool
 from storage import db
@@ -30,6 +38,21 @@ logger = logging.getLogger(__name__)
 ENTITY_WORKOUT = "planned_workout"
 MAX_ATTEMPTS = 3
 OPEN_STATUSES = ("PENDING", "FAILED")
+UPSERTS = ("create", "update")
+CLAIM_TTL = dt.timedelta(minutes=2)
+BACKOFF_SECONDS = (10.0, 60.0)
+WORKER_ID = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+# Set by a process that runs background jobs: schedule a retry of an item in N seconds.
+RetryScheduler = Callable[[str, float], Awaitable[None]]
+
+
+@dataclass
+class _Hooks:
+    schedule_retry: RetryScheduler | None = None
+
+
+hooks = _Hooks()
 
 
 def enqueue(athlete_id: int, workout_id: str, operation: str, payload: dict[str, Any]) -> str:
@@ -45,13 +68,42 @@ def enqueue(athlete_id: int, workout_id: str, operation: str, payload: dict[str,
     return str(item.id)
 
 
-def delete_payload(workout: PlannedWorkout) -> dict[str, Any]:
-    """What a delete needs once the row is gone: where the event is and how to recognise it."""
-    return {
+def open_items(workout_id: str) -> Any:
+    """Open queue items of a workout that still have attempts left."""
+    return SyncQueue.select().where(
+        (SyncQueue.entity_id == workout_id)
+        & SyncQueue.status.in_(OPEN_STATUSES)
+        & (SyncQueue.attempts < MAX_ATTEMPTS)
+    )
+
+
+def enqueue_delete(athlete_id: int, workout: PlannedWorkout) -> str | None:
+    """Queue the remote delete of a workout being deleted (inside its transaction).
+
+    Unsent creates and updates are cancelled. If nothing can exist remotely,
+    nothing is queued at all: a create then a delete sends nothing.
+    """
+    now = utcnow()
+    maybe_remote = workout.remote_event_id is not None
+    for item in open_items(workout.id).where(SyncQueue.operation.in_(UPSERTS)):
+        if item.uncertain or (item.claimed_by and item.claim_expires_at and item.claim_expires_at > now):
+            maybe_remote = True  # it may have reached Intervals.icu, or is on its way
+            continue
+        item.status, item.completed_at, item.error, item.updated_at = (
+            "COMPLETED",
+            now,
+            "superseded by delete",
+            now,
+        )
+        item.save()
+    if not maybe_remote:
+        return None
+    payload = {
         "remote_event_id": workout.remote_event_id,
         "external_id": external_id(workout.id),
         "date": workout.date.isoformat(),
     }
+    return enqueue(athlete_id, workout.id, "delete", payload)
 
 
 def workout_dict(w: PlannedWorkout) -> dict[str, Any]:
@@ -76,33 +128,61 @@ def workout_dict(w: PlannedWorkout) -> dict[str, Any]:
 class _Work:
     item_id: str
     operation: str
-    attempts: int
     payload: dict[str, Any]
     remote_athlete: str
     api_key: str
     workout: dict[str, Any] | None
     remote_event_id: int | None
+    uncertain: bool
+    covered: list[str] = field(default_factory=list)
 
 
-def _load(item_id: str) -> _Work | None:
-    item = SyncQueue.get_or_none(SyncQueue.id == item_id)
-    if item is None or item.status not in OPEN_STATUSES or item.attempts >= MAX_ATTEMPTS:
-        return None
-    athlete = Athlete.get_by_id(item.athlete_id)
-    if not athlete.connected:
-        return None
-    row = PlannedWorkout.get_or_none(
-        (PlannedWorkout.id == item.entity_id) & (PlannedWorkout.athlete == athlete.id)
-    )
-    return _Work(
-        item_id=item.id,
-        operation=item.operation,
-        attempts=item.attempts,
-        payload=json.loads(item.payload),
-        remote_athlete=athlete.intervals_athlete_id,
-        api_key=athlete.intervals_api_key,
-        workout=workout_dict(row) if row else None,
-        remote_event_id=row.remote_event_id if row else None,
+def _claimable(query: Any, now: dt.datetime) -> Any:
+    query = query.where(SyncQueue.claimed_by.is_null() | (SyncQueue.claim_expires_at < now))
+    if db.is_postgres():
+        query = query.for_update("FOR UPDATE SKIP LOCKED")
+    return query
+
+
+def _claim(item_id: str) -> _Work | None:
+    """Claim an item (and, for upserts, the workout's other open upserts) for this worker."""
+    with db.transaction():
+        now = utcnow()
+        item = _claimable(_open_items_by_id(item_id), now).first()
+        if item is None:
+            return None
+        athlete = Athlete.get_by_id(item.athlete_id)
+        if not athlete.connected:
+            return None
+        row = PlannedWorkout.get_or_none(
+            (PlannedWorkout.id == item.entity_id) & (PlannedWorkout.athlete == athlete.id)
+        )
+        claimed = [item]
+        if item.operation in UPSERTS:
+            others = open_items(item.entity_id).where(
+                SyncQueue.operation.in_(UPSERTS) & (SyncQueue.id != item.id)
+            )
+            claimed += list(_claimable(others, now))
+        ids = [str(i.id) for i in claimed]
+        SyncQueue.update(claimed_by=WORKER_ID, claim_expires_at=now + CLAIM_TTL).where(
+            SyncQueue.id.in_(ids)
+        ).execute()
+        return _Work(
+            item_id=str(item.id),
+            operation=item.operation,
+            payload=json.loads(item.payload),
+            remote_athlete=athlete.intervals_athlete_id,
+            api_key=athlete.intervals_api_key,
+            workout=workout_dict(row) if row else None,
+            remote_event_id=row.remote_event_id if row else None,
+            uncertain=any(i.uncertain for i in claimed),
+            covered=ids,
+        )
+
+
+def _open_items_by_id(item_id: str) -> Any:
+    return SyncQueue.select().where(
+        (SyncQueue.id == item_id) & SyncQueue.status.in_(OPEN_STATUSES) & (SyncQueue.attempts < MAX_ATTEMPTS)
     )
 
 
@@ -111,16 +191,17 @@ async def _find_ours(client: IntervalsClient, ext_id: str, dates: set[dt.date]) 
     return [int(e["id"]) for e in events if e.get("external_id") == ext_id]
 
 
-async def _perform(client: IntervalsClient, work: _Work) -> int | None:
-    """Do the remote side of one item; returns the event id it now lives under."""
-    known_date = dt.date.fromisoformat(work.payload["date"])
-    if work.operation == "delete":
-        ids = [work.payload["remote_event_id"]] if work.payload.get("remote_event_id") else []
-        if not ids:
-            ids = await _find_ours(client, work.payload["external_id"], {known_date})
-        for event_id in ids:
-            await client.delete_event(int(event_id))
-        return None
+async def _delete(client: IntervalsClient, work: _Work) -> None:
+    ids = [work.payload["remote_event_id"]] if work.payload.get("remote_event_id") else []
+    if not ids:
+        known = dt.date.fromisoformat(work.payload["date"])
+        ids = await _find_ours(client, work.payload["external_id"], {known})
+    for event_id in ids:
+        await client.delete_event(int(event_id))
+
+
+async def _upsert(client: IntervalsClient, work: _Work) -> int | None:
+    """Make the remote event match the workout row; returns its event id."""
     if work.workout is None:
         return None  # deleted locally since; its delete item cleans up remotely
     body = to_event(work.workout)
@@ -130,8 +211,8 @@ async def _perform(client: IntervalsClient, work: _Work) -> int | None:
             return work.remote_event_id
         except RemoteNotFound:
             logger.info("event %s vanished remotely; re-creating", work.remote_event_id)
-    if work.attempts > 0 or work.operation == "update":
-        dates = {known_date, event_date(body)}
+    if work.uncertain:
+        dates = {dt.date.fromisoformat(work.payload["date"]), event_date(body)}
         found = await _find_ours(client, body["external_id"], dates)
         if found:
             await client.update_event(found[0], body)
@@ -140,65 +221,102 @@ async def _perform(client: IntervalsClient, work: _Work) -> int | None:
     return int(created["id"])
 
 
-def _record_success(item_id: str, remote_id: int | None) -> None:
+def _record_success(work: _Work, remote_id: int | None) -> None:
     with db.transaction():
-        item = SyncQueue.get_by_id(item_id)
         now = utcnow()
-        item.status, item.completed_at, item.error = "COMPLETED", now, None
-        item.attempts, item.last_attempt, item.updated_at = item.attempts + 1, now, now
-        item.save()
-        row = PlannedWorkout.get_or_none(PlannedWorkout.id == item.entity_id)
-        if row is None or item.operation == "delete":
+        SyncQueue.update(
+            status="COMPLETED",
+            completed_at=now,
+            error=None,
+            attempts=SyncQueue.attempts + 1,
+            last_attempt=now,
+            updated_at=now,
+            claimed_by=None,
+            claim_expires_at=None,
+        ).where(SyncQueue.id.in_(work.covered)).execute()
+        if work.operation == "delete" or work.workout is None:
+            return
+        row = PlannedWorkout.get_or_none(PlannedWorkout.id == work.workout["id"])
+        if row is None:
+            # Deleted while we were creating it: queue the remote delete so no ghost stays.
+            if remote_id is not None:
+                enqueue(
+                    int(SyncQueue.get_by_id(work.item_id).athlete_id),
+                    work.workout["id"],
+                    "delete",
+                    {
+                        "remote_event_id": remote_id,
+                        "external_id": external_id(work.workout["id"]),
+                        "date": work.workout["date"],
+                    },
+                )
             return
         row.remote_event_id = remote_id
-        newer = SyncQueue.select().where(
-            (SyncQueue.entity_id == row.id)
-            & (SyncQueue.status.in_(OPEN_STATUSES))
-            & (SyncQueue.attempts < MAX_ATTEMPTS)
-            & (SyncQueue.id != item_id)
-        )
-        if not newer.exists():
+        if not open_items(row.id).exists():
             row.sync_status, row.last_synced_at, row.sync_error = "SYNCED", now, None
             row.modified_locally = False
         row.save()
 
 
-def _record_failure(item_id: str, error: IntervalsError) -> str:
+def _record_failure(work: _Work, error: IntervalsError) -> tuple[str, int]:
+    """Count the failed attempt; returns (workout sync status, attempts)."""
     with db.transaction():
-        item = SyncQueue.get_by_id(item_id)
+        item = SyncQueue.get_by_id(work.item_id)
         now = utcnow()
         item.attempts = item.attempts + 1 if error.retryable else MAX_ATTEMPTS
         item.status, item.error = "FAILED", error.user_message
+        item.uncertain = item.uncertain or bool(getattr(error, "uncertain", False))
         item.last_attempt = item.updated_at = now
+        item.claimed_by = item.claim_expires_at = None
         item.save()
+        others = [i for i in work.covered if i != work.item_id]
+        SyncQueue.update(claimed_by=None, claim_expires_at=None).where(SyncQueue.id.in_(others)).execute()
         status = "FAILED" if item.attempts >= MAX_ATTEMPTS else "PENDING"
         PlannedWorkout.update(sync_status=status, sync_error=error.user_message).where(
             PlannedWorkout.id == item.entity_id
         ).execute()
-        return status.lower()
+        if isinstance(error, IntervalsAuthError):
+            Athlete.update(key_rejected_at=now).where(
+                (Athlete.id == item.athlete_id) & Athlete.key_rejected_at.is_null()
+            ).execute()
+        return status.lower(), item.attempts
+
+
+def _backoff(attempts: int, error: IntervalsError) -> float:
+    delay = BACKOFF_SECONDS[min(attempts, len(BACKOFF_SECONDS)) - 1]
+    if isinstance(error, SyncUnavailable) and error.retry_after:
+        delay = max(delay, error.retry_after)
+    return delay
 
 
 async def push(pool: IntervalsPool, item_id: str) -> str | None:
     """Try one queue item now; returns 'synced', 'pending' or 'failed' (None: nothing to do)."""
-    work = await db.call(_load, item_id)
+    work = await db.call(_claim, item_id)
     if work is None:
         return None
     client = pool.client(work.remote_athlete, work.api_key)
     try:
-        remote_id = await _perform(client, work)
+        if work.operation == "delete":
+            await _delete(client, work)
+            remote_id = None
+        else:
+            remote_id = await _upsert(client, work)
     except IntervalsError as exc:
-        outcome = await db.call(_record_failure, item_id, exc)
+        outcome, attempts = await db.call(_record_failure, work, exc)
         logger.warning(
-            "sync %s %s failed (%s, %s): %s",
+            "sync %s %s failed (%s, attempt %d, %s): %s",
             work.operation,
             item_id,
             type(exc).__name__,
+            attempts,
             outcome,
             exc.user_message,
         )
+        if outcome == "pending" and hooks.schedule_retry is not None:
+            await hooks.schedule_retry(item_id, _backoff(attempts, exc))
         return outcome
-    await db.call(_record_success, item_id, remote_id)
-    logger.info("sync %s %s done", work.operation, item_id)
+    await db.call(_record_success, work, remote_id)
+    logger.info("sync %s %s done (covers %d item(s))", work.operation, item_id, len(work.covered))
     return "synced"
 
 
@@ -210,46 +328,39 @@ def overall(statuses: list[str | None]) -> str | None:
     return None
 
 
-async def _push_upserts(pool: IntervalsPool, works: list[_Work]) -> list[str]:
-    """Create or update many workouts of one athlete in one bulk call (idempotent on ``uid``)."""
-    sendable = [w for w in works if w.workout is not None]
-    outcomes: list[str] = []
-    for w in works:
-        if w.workout is None:
-            await db.call(_record_success, w.item_id, None)
-            outcomes.append("synced")
-    if not sendable:
-        return outcomes
-    client = pool.client(sendable[0].remote_athlete, sendable[0].api_key)
-    try:
-        events = await client.bulk_upsert_events([to_event(w.workout) for w in sendable if w.workout])
-    except IntervalsError as exc:
-        for w in sendable:
-            outcomes.append(await db.call(_record_failure, w.item_id, exc))
-        logger.warning("bulk sync of %d items failed: %s", len(sendable), exc.user_message)
-        return outcomes
-    ids = {e.get("uid"): int(e["id"]) for e in events}
-    for w in sendable:
-        assert w.workout is not None
-        await db.call(_record_success, w.item_id, ids.get(external_id(w.workout["id"])))
-        outcomes.append("synced")
-    logger.info("bulk sync of %d items done", len(sendable))
-    return outcomes
-
-
 async def push_batch(pool: IntervalsPool, item_ids: list[str]) -> list[str | None]:
-    """Push several items: deletes one by one, creates and updates batched per athlete."""
-    works = [w for w in [await db.call(_load, i) for i in item_ids] if w is not None]
+    """Push several items of one athlete: deletes one by one, creates and updates in one bulk call."""
+    works = [w for w in [await db.call(_claim, i) for i in item_ids] if w is not None]
     outcomes: list[str | None] = []
-    by_athlete: dict[str, list[_Work]] = {}
+    upserts: list[_Work] = []
     for w in works:
-        if w.operation == "delete":
+        if w.operation == "delete" or w.workout is None or w.remote_event_id is not None or w.uncertain:
+            # These need their own path; release the claim and push them singly.
+            await db.call(_release, w)
             outcomes.append(await push(pool, w.item_id))
         else:
-            by_athlete.setdefault(w.remote_athlete, []).append(w)
-    for group in by_athlete.values():
-        outcomes.extend(await _push_upserts(pool, group))
+            upserts.append(w)
+    if not upserts:
+        return outcomes
+    client = pool.client(upserts[0].remote_athlete, upserts[0].api_key)
+    try:
+        events = await client.bulk_upsert_events([to_event(w.workout) for w in upserts if w.workout])
+    except IntervalsError as exc:
+        for w in upserts:
+            outcomes.append((await db.call(_record_failure, w, exc))[0])
+        logger.warning("bulk sync of %d items failed: %s", len(upserts), exc.user_message)
+        return outcomes
+    ids = {e.get("uid"): int(e["id"]) for e in events}
+    for w in upserts:
+        assert w.workout is not None
+        await db.call(_record_success, w, ids.get(external_id(w.workout["id"])))
+        outcomes.append("synced")
+    logger.info("bulk sync of %d items done", len(upserts))
     return outcomes
+
+
+def _release(work: _Work) -> None:
+    SyncQueue.update(claimed_by=None, claim_expires_at=None).where(SyncQueue.id.in_(work.covered)).execute()
 
 
 def last_error(item_id: str) -> str:
@@ -257,10 +368,16 @@ def last_error(item_id: str) -> str:
     return str(SyncQueue.get_by_id(item_id).error or "unknown error")
 
 
-def _due(limit: int) -> list[str]:
+def due(limit: int) -> list[str]:
+    """Open items with attempts left and no live claim, oldest first."""
+    now = utcnow()
     query = (
         SyncQueue.select(SyncQueue.id)
-        .where(SyncQueue.status.in_(OPEN_STATUSES) & (SyncQueue.attempts < MAX_ATTEMPTS))
+        .where(
+            SyncQueue.status.in_(OPEN_STATUSES)
+            & (SyncQueue.attempts < MAX_ATTEMPTS)
+            & (SyncQueue.claimed_by.is_null() | (SyncQueue.claim_expires_at < now))
+        )
         .order_by(SyncQueue.created_at)
         .limit(limit)
     )
@@ -270,32 +387,7 @@ def _due(limit: int) -> list[str]:
 async def retry_due(pool: IntervalsPool, limit: int = 50) -> dict[str, int]:
     """The design's retry pass: oldest open items with attempts left, ``limit`` at a time."""
     counts: dict[str, int] = {}
-    for item_id in await db.call(_due, limit):
+    for item_id in await db.call(due, limit):
         outcome = await push(pool, item_id) or "skipped"
         counts[outcome] = counts.get(outcome, 0) + 1
     return counts
-
-
-def _reopen(athlete_id: int) -> list[str]:
-    """Give the athlete's failed and pending items fresh attempts; returns their ids."""
-    with db.transaction():
-        items = list(
-            SyncQueue.select().where((SyncQueue.athlete == athlete_id) & SyncQueue.status.in_(OPEN_STATUSES))
-        )
-        for item in items:
-            item.attempts, item.status, item.updated_at = 0, "PENDING", utcnow()
-            item.save()
-            PlannedWorkout.update(sync_status="PENDING").where(PlannedWorkout.id == item.entity_id).execute()
-        return [str(i.id) for i in sorted(items, key=lambda i: i.created_at)]
-
-
-async def retry_athlete(pool: IntervalsPool, athlete_id: int) -> list[str | None]:
-    """The athlete's "Retry now": reset attempts and push everything open at once."""
-    return [await push(pool, item_id) for item_id in await db.call(_reopen, athlete_id)]
-
-
-def open_counts(athlete_id: int) -> dict[str, int]:
-    """How many of the athlete's changes wait to sync and how many failed for good."""
-    query = SyncQueue.select().where((SyncQueue.athlete == athlete_id) & SyncQueue.status.in_(OPEN_STATUSES))
-    failed = sum(1 for i in query if i.attempts >= MAX_ATTEMPTS)
-    return {"pending": query.count() - failed, "failed": failed}

@@ -13,7 +13,7 @@ from typing import Any
 from core import sync
 from core.clock import today_in
 from core.conflicts import availability_problems, suggest_alternatives
-from core.errors import Conflict, NotFound, ValidationError
+from core.errors import Conflict, Forbidden, NotFound, ValidationError
 from core.feedback import SYNC_MESSAGES, Feedback
 from core.fields import WorkoutChanges, WorkoutDraft, parse, parse_date
 from core.intervals import IntervalsPool
@@ -42,6 +42,16 @@ def _owned(athlete_id: int, workout_id: Any) -> PlannedWorkout:
         )
     if row is None:
         raise NotFound(f"No planned workout with id {str(workout_id)[:20]!r}.")
+    return row
+
+
+def _writable(athlete_id: int, workout_id: Any) -> PlannedWorkout:
+    row = _owned(athlete_id, workout_id)
+    if row.origin != "coach":
+        raise Forbidden(
+            f"{row.title!r} was made in Intervals.icu, so I only read it. Change it there, or ask me "
+            "for a new workout instead."
+        )
     return row
 
 
@@ -113,7 +123,7 @@ def _update_row(
 ) -> tuple[str | None, list[str]]:
     with db.transaction():
         athlete = _athlete(athlete_id)
-        row = _owned(athlete.id, workout_id)
+        row = _writable(athlete.id, workout_id)
         delta = changes.model_dump(exclude_unset=True)
         if not delta:
             raise ValidationError("Nothing to change: give at least one field to update.")
@@ -135,11 +145,9 @@ def _update_row(
 def _delete_row(athlete_id: int, workout_id: str) -> tuple[dict[str, Any], str | None]:
     with db.transaction():
         athlete = _athlete(athlete_id)
-        row = _owned(athlete.id, workout_id)
+        row = _writable(athlete.id, workout_id)
         snapshot = sync.workout_dict(row)
-        item = None
-        if athlete.connected and (row.remote_event_id or row.sync_status != "LOCAL"):
-            item = sync.enqueue(athlete.id, row.id, "delete", sync.delete_payload(row))
+        item = sync.enqueue_delete(athlete.id, row) if athlete.connected else None
         row.delete_instance()
         return snapshot, item
 

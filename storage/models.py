@@ -70,6 +70,11 @@ class Athlete(BaseModel):
     ftp = IntegerField(null=True)
     intervals_athlete_id = CharField(max_length=32, null=True)
     intervals_api_key = EncryptedTextField(null=True)
+    # Set when Intervals.icu refused the key, so the athlete is told once, not per sync.
+    key_rejected_at = DateTimeField(null=True)
+    key_notified_at = DateTimeField(null=True)
+    daily_enabled = BooleanField(default=True)
+    daily_sent_on = DateField(null=True)
     created_at = DateTimeField(default=utcnow)
     updated_at = DateTimeField(default=utcnow)
 
@@ -125,6 +130,8 @@ class PlannedWorkout(BaseModel):
     location = CharField(max_length=16, default="any")
     completed = BooleanField(default=False)
     remote_event_id = IntegerField(null=True)
+    # "coach" for ours; "intervals" for events the athlete made there (read-only here).
+    origin = CharField(max_length=16, default="coach")
     sync_status = CharField(max_length=16, null=True, default="SYNCED")
     last_synced_at = DateTimeField(null=True)
     sync_error = TextField(null=True)
@@ -133,7 +140,7 @@ class PlannedWorkout(BaseModel):
     updated_at = DateTimeField(default=utcnow)
 
     class Meta:
-        indexes = ((("athlete", "date"), False),)
+        indexes = ((("athlete", "date"), False), (("remote_event_id",), False))
 
 
 class TrainingAvailability(BaseModel):
@@ -167,6 +174,12 @@ class SyncQueue(BaseModel):
     attempts = IntegerField(default=0)
     last_attempt = DateTimeField(null=True)
     error = TextField(null=True)
+    # The last attempt may have reached Intervals.icu (timeout, lost response).
+    uncertain = BooleanField(default=False)
+    claimed_by = CharField(max_length=64, null=True)
+    claim_expires_at = DateTimeField(null=True)
+    # When the athlete was told this item failed for good (told once).
+    notified_at = DateTimeField(null=True)
     completed_at = DateTimeField(null=True)
     created_at = DateTimeField(default=utcnow)
     updated_at = DateTimeField(default=utcnow)

@@ -30,8 +30,8 @@ def test_migrating_an_old_database_keeps_its_rows(backend: str, tmp_path: Path) 
                     f"{remote if remote else 'NULL'}, '2025-01-01 00:00:00', '2025-01-01 00:00:00')"
                 )
 
-        assert pending(db) == ["0002_sync_queue", "0003_pending_actions"]
-        assert migrate(db) == ["0002_sync_queue", "0003_pending_actions"]
+        assert pending(db) == ["0002_sync_queue", "0003_pending_actions", "0004_jobs"]
+        assert migrate(db) == ["0002_sync_queue", "0003_pending_actions", "0004_jobs"]
         assert migrate(db) == []
 
         with db.connection_context():

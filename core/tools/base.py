@@ -21,6 +21,7 @@ from pydantic import ValidationError as PydanticValidationError
 from core.errors import (
     CoachError,
     Conflict,
+    Forbidden,
     IntervalsError,
     NotConnected,
     NotFound,
@@ -114,6 +115,8 @@ class Tool(Generic[A]):
             outcome, result = "invalid", _error("invalid_arguments", exc.user_message)
         except NotFound as exc:
             outcome, result = "not_found", _error("not_found", exc.user_message)
+        except Forbidden as exc:
+            outcome, result = "forbidden", _error("forbidden", exc.user_message)
         except Conflict as exc:
             outcome = "conflict"
             result = _error("conflict", exc.user_message, warnings=exc.warnings, suggestions=exc.suggestions)

@@ -1,0 +1,219 @@
+"""The Telegram adapter (python-telegram-bot 22): updates in, core replies out, nothing else.
+
+Buttons carry only core's short action payload, so buttons sent by any process
+(the worker's notices too) work here. Updates of one chat are processed in
+order; different chats run concurrently.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+from collections.abc import AsyncIterator, Awaitable
+from typing import Any
+from urllib.parse import urlsplit
+
+from telegram import BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram.constants import ChatAction, ParseMode
+from telegram.error import BadRequest, TelegramError
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    BaseUpdateProcessor,
+    CallbackQueryHandler,
+    ContextTypes,
+    ExtBot,
+    MessageHandler,
+    filters,
+)
+
+from bot.text import split_html, telegram_html
+from core.config import Settings
+from core.conversation import Coach
+from core.messages import Incoming, Reply
+
+logger = logging.getLogger(__name__)
+
+PLATFORM = "telegram"
+TYPING_EVERY = 4.5  # Telegram shows "typing…" for about 5 seconds per action
+COMMANDS = (
+    ("start", "What I can do"),
+    ("help", "Commands and examples"),
+    ("plan", "Your next 14 days"),
+    ("availability", "Your weekly availability"),
+    ("sync", "Sync status, retry"),
+    ("connect", "Link Intervals.icu: /connect ATHLETE_ID API_KEY"),
+    ("timezone", "Set your time zone"),
+    ("disconnect", "Unlink Intervals.icu"),
+)
+
+
+def to_incoming(update: Update) -> Incoming | None:
+    """A text message or a button press as core's Incoming; None for anything else."""
+    if update.callback_query is not None:
+        query = update.callback_query
+        chat = query.message.chat.id if query.message else query.from_user.id
+        return Incoming(
+            PLATFORM, str(query.from_user.id), str(chat), action=query.data or "", user_name=query.from_user.first_name
+        )
+    message = update.effective_message
+    if message is None or message.text is None or message.from_user is None:
+        return None
+    return Incoming(
+        PLATFORM, str(message.from_user.id), str(message.chat.id), text=message.text, user_name=message.from_user.first_name
+    )
+
+
+def keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
+    """Core's buttons as one row of inline buttons."""
+    if not reply.buttons:
+        return None
+    return InlineKeyboardMarkup([[InlineKeyboardButton(b.label, callback_data=b.action) for b in reply.buttons]])
+
+
+async def send(bot: ExtBot[Any], chat_id: int | str, reply: Reply) -> list[Message]:
+    """Send a reply as HTML, split at Telegram's limit; buttons go on the last part."""
+    chunks = split_html(reply.text)
+    sent = []
+    for i, chunk in enumerate(chunks):
+        markup = keyboard(reply) if i == len(chunks) - 1 else None
+        sent.append(await bot.send_message(chat_id, chunk, parse_mode=ParseMode.HTML, reply_markup=markup))
+    return sent
+
+
+@contextlib.asynccontextmanager
+async def typing(bot: ExtBot[Any], chat_id: int) -> AsyncIterator[None]:
+    """Show "typing…" until the block ends."""
+
+    async def renew() -> None:
+        while True:
+            with contextlib.suppress(TelegramError):
+                await bot.send_chat_action(chat_id, ChatAction.TYPING)
+            await asyncio.sleep(TYPING_EVERY)
+
+    task = asyncio.create_task(renew())
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+class PerChatOrder(BaseUpdateProcessor):
+    """Concurrent across chats, strictly in order within one chat."""
+
+    def __init__(self, max_concurrent_updates: int = 256) -> None:
+        super().__init__(max_concurrent_updates)
+        self._locks: dict[int, asyncio.Lock] = {}
+
+    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        chat = update.effective_chat.id if isinstance(update, Update) and update.effective_chat else 0
+        lock = self._locks.setdefault(chat, asyncio.Lock())
+        try:
+            async with lock:
+                await coroutine
+        finally:
+            if not lock.locked() and self._locks.get(chat) is lock:
+                del self._locks[chat]
+
+    async def initialize(self) -> None:
+        """Nothing to allocate."""
+
+    async def shutdown(self) -> None:
+        """Nothing to free."""
+
+
+def _chosen_label(markup: InlineKeyboardMarkup | None, data: str) -> str | None:
+    for row in markup.inline_keyboard if markup else ():
+        for button in row:
+            if button.callback_data == data:
+                return button.text
+    return None
+
+
+def build_app(coach: Coach, token: str, base_url: str | None = None) -> Application[Any, Any, Any, Any, Any, Any]:
+    """The PTB Application wired to ``coach``."""
+    builder = Application.builder().token(token).rate_limiter(AIORateLimiter(max_retries=3))
+    builder = builder.concurrent_updates(PerChatOrder())
+    if base_url:
+        root = base_url.rstrip("/")
+        builder = builder.base_url(f"{root}/bot").base_file_url(f"{root}/file/bot")
+    app = builder.post_init(_register_commands).build()
+
+    async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        incoming = to_incoming(update)
+        message = update.effective_message
+        if incoming is None or message is None:
+            return
+        async with typing(context.bot, message.chat.id):
+            reply = await coach.handle(incoming)
+        if reply.delete_incoming:
+            # The message held an API key: it must not stay in the chat history.
+            try:
+                await message.delete()
+                reply = Reply(reply.text + "\n\n(I deleted your message with the key.)", reply.buttons, reply.sync_status)
+            except TelegramError:
+                reply = Reply(reply.text + "\n\nPlease delete your message with the key.", reply.buttons, reply.sync_status)
+        await send(context.bot, message.chat.id, reply)
+
+    async def on_press(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        query = update.callback_query
+        incoming = to_incoming(update)
+        if query is None or incoming is None:
+            return
+        await query.answer()  # at once, or the client's spinner hangs
+        original = query.message if isinstance(query.message, Message) else None
+        if original is not None:
+            label = _chosen_label(original.reply_markup, query.data or "") or "Done"
+            # Showing the choice and dropping the buttons stops an accidental second press.
+            with contextlib.suppress(BadRequest):
+                await original.edit_text(
+                    telegram_html(original.text or "") + f"\n\n<i>✔ {telegram_html(label)}</i>",
+                    parse_mode=ParseMode.HTML,
+                    reply_markup=None,
+                )
+        async with typing(context.bot, int(incoming.chat_id)):
+            reply = await coach.handle(incoming)
+        await send(context.bot, incoming.chat_id, reply)
+
+    app.add_handler(MessageHandler(filters.TEXT, on_text))
+    app.add_handler(CallbackQueryHandler(on_press))
+    return app
+
+
+async def _register_commands(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    await app.bot.set_my_commands([BotCommand(name, text) for name, text in COMMANDS])
+
+
+def webhook_secret(token: str) -> str:
+    """A secret for Telegram's webhook header, the same on every instance, derived from the token."""
+    return hashlib.sha256(f"coach-webhook:{token}".encode()).hexdigest()[:48]
+
+
+async def run(coach: Coach, settings: Settings, stop: asyncio.Event) -> None:
+    """Run until ``stop`` is set: long polling, or a webhook when TELEGRAM_WEBHOOK_URL is set."""
+    settings.require("telegram_bot_token")
+    assert settings.telegram_bot_token is not None
+    token = settings.telegram_bot_token.get_secret_value()
+    app = build_app(coach, token, settings.telegram_api_base_url)
+    async with app:
+        await app.start()
+        assert app.updater is not None
+        if settings.telegram_webhook_url:
+            await app.updater.start_webhook(
+                listen=settings.telegram_webhook_listen,
+                port=settings.telegram_webhook_port,
+                url_path=urlsplit(settings.telegram_webhook_url).path.lstrip("/"),
+                webhook_url=settings.telegram_webhook_url,
+                secret_token=webhook_secret(token),
+            )
+            logger.info("telegram: webhook on port %s", settings.telegram_webhook_port)
+        else:
+            await app.updater.start_polling(poll_interval=0.0, timeout=20)
+            logger.info("telegram: long polling")
+        await stop.wait()
+        await app.updater.stop()
+        await app.stop()
