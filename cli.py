@@ -7,23 +7,17 @@ import asyncio
 import logging
 import sys
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from core.config import Settings, load_settings
 from core.errors import ConfigError
 from core.logs import setup_logging
+from core.runtime import open_storage
 from storage.crypto import Cipher
 from storage.db import open_database
 from storage.migrate import migrate
 
 logger = logging.getLogger("coach")
-
-
-def start(settings: Settings, *, need_secrets: bool = True) -> None:
-    """Open the database and bring its schema up to date (every process does this on start)."""
-    if need_secrets:
-        settings.require("encryption_key")
-    cipher = Cipher(settings.encryption_key.get_secret_value()) if settings.encryption_key else None
-    migrate(open_database(settings.database_url, cipher))
 
 
 def cmd_migrate(settings: Settings, _: argparse.Namespace) -> int:
@@ -52,7 +46,7 @@ def _missing_for_processes(settings: Settings) -> list[str]:
 
 def cmd_status(settings: Settings, _: argparse.Namespace) -> int:
     """Say what is configured and what to set next."""
-    start(settings, need_secrets=False)
+    open_storage(settings, need_secrets=False)
     print(f"Database: {settings.database_url.split('@')[-1]} (schema up to date)")
     todo = _missing_for_processes(settings)
     if not todo:
@@ -68,7 +62,7 @@ def cmd_chat(settings: Settings, args: argparse.Namespace) -> int:
     from core.runtime import build
 
     settings.require("gemini_api_key", "encryption_key")
-    start(settings)
+    open_storage(settings)
 
     async def main() -> None:
         runtime = build(settings)
@@ -81,20 +75,38 @@ def cmd_chat(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+async def _queue(settings: Settings) -> Any:
+    """The arq pool the bot hands work to, or None (work then runs in this process)."""
+    from arq import create_pool
+
+    from jobs.worker import redis_settings
+
+    try:
+        return await create_pool(redis_settings(settings.redis_url))
+    except (OSError, ConnectionError) as exc:
+        logger.warning("Redis at REDIS_URL unreachable (%s): plans are generated in this process", exc)
+        return None
+
+
 def _serve(settings: Settings, adapter: str) -> int:
     """Run a messenger adapter until SIGINT or SIGTERM."""
     import signal
 
+    from core import sync
     from core.runtime import build
+    from jobs.enqueue import plan_runner, retry_scheduler
 
-    start(settings)
+    open_storage(settings)
 
     async def main() -> None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        runtime = build(settings)
+        queue = await _queue(settings)
+        if queue is not None:
+            sync.hooks.schedule_retry = retry_scheduler(queue)
+        runtime = build(settings, plan_runner=plan_runner(queue) if queue is not None else None)
         try:
             if adapter == "telegram":
                 from bot import telegram
@@ -106,6 +118,8 @@ def _serve(settings: Settings, adapter: str) -> int:
                 await slack.run(runtime.coach, settings, stop)
         finally:
             await runtime.aclose()
+            if queue is not None:
+                await queue.aclose()
 
     asyncio.run(main())
     return 0
@@ -125,6 +139,26 @@ def cmd_slack(settings: Settings, _: argparse.Namespace) -> int:
     return _serve(settings, "slack")
 
 
+def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
+    """Run the background worker: sync retries, plan generation, pulls, notices."""
+    from arq import run_worker
+
+    from jobs.worker import WorkerSettings, redis_settings
+
+    settings.require("encryption_key")
+    run_worker(
+        WorkerSettings,  # type: ignore[arg-type]
+        redis_settings=redis_settings(settings.redis_url),
+        burst=args.burst,
+        ctx={"settings": settings},
+    )
+    return 0
+
+
+def _worker_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--burst", action="store_true", help="exit when the queue is empty")
+
+
 def _chat_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--as", dest="name", help="who you are (default: your login name)")
 
@@ -139,6 +173,7 @@ COMMANDS: dict[str, Command] = {
     "chat": ("Chat with the coach in this terminal (needs only GEMINI_API_KEY)", cmd_chat, _chat_args),
     "telegram": ("Run the Telegram bot", cmd_telegram, None),
     "slack": ("Run the Slack bot", cmd_slack, None),
+    "worker": ("Run the background worker (arq)", cmd_worker, _worker_args),
 }
 
 

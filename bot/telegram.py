@@ -56,13 +56,21 @@ def to_incoming(update: Update) -> Incoming | None:
         query = update.callback_query
         chat = query.message.chat.id if query.message else query.from_user.id
         return Incoming(
-            PLATFORM, str(query.from_user.id), str(chat), action=query.data or "", user_name=query.from_user.first_name
+            PLATFORM,
+            str(query.from_user.id),
+            str(chat),
+            action=query.data or "",
+            user_name=query.from_user.first_name,
         )
     message = update.effective_message
     if message is None or message.text is None or message.from_user is None:
         return None
     return Incoming(
-        PLATFORM, str(message.from_user.id), str(message.chat.id), text=message.text, user_name=message.from_user.first_name
+        PLATFORM,
+        str(message.from_user.id),
+        str(message.chat.id),
+        text=message.text,
+        user_name=message.from_user.first_name,
     )
 
 
@@ -70,7 +78,9 @@ def keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
     """Core's buttons as one row of inline buttons."""
     if not reply.buttons:
         return None
-    return InlineKeyboardMarkup([[InlineKeyboardButton(b.label, callback_data=b.action) for b in reply.buttons]])
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(b.label, callback_data=b.action) for b in reply.buttons]]
+    )
 
 
 async def send(bot: ExtBot[Any], chat_id: int | str, reply: Reply) -> list[Message]:
@@ -134,14 +144,16 @@ def _chosen_label(markup: InlineKeyboardMarkup | None, data: str) -> str | None:
     return None
 
 
-def build_app(coach: Coach, token: str, base_url: str | None = None) -> Application[Any, Any, Any, Any, Any, Any]:
+def build_app(
+    coach: Coach, token: str, base_url: str | None = None
+) -> Application[Any, Any, Any, Any, Any, Any]:
     """The PTB Application wired to ``coach``."""
     builder = Application.builder().token(token).rate_limiter(AIORateLimiter(max_retries=3))
     builder = builder.concurrent_updates(PerChatOrder())
     if base_url:
         root = base_url.rstrip("/")
         builder = builder.base_url(f"{root}/bot").base_file_url(f"{root}/file/bot")
-    app = builder.post_init(_register_commands).build()
+    app = builder.build()
 
     async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         incoming = to_incoming(update)
@@ -154,9 +166,17 @@ def build_app(coach: Coach, token: str, base_url: str | None = None) -> Applicat
             # The message held an API key: it must not stay in the chat history.
             try:
                 await message.delete()
-                reply = Reply(reply.text + "\n\n(I deleted your message with the key.)", reply.buttons, reply.sync_status)
+                reply = Reply(
+                    reply.text + "\n\n(I deleted your message with the key.)",
+                    reply.buttons,
+                    reply.sync_status,
+                )
             except TelegramError:
-                reply = Reply(reply.text + "\n\nPlease delete your message with the key.", reply.buttons, reply.sync_status)
+                reply = Reply(
+                    reply.text + "\n\nPlease delete your message with the key.",
+                    reply.buttons,
+                    reply.sync_status,
+                )
         await send(context.bot, message.chat.id, reply)
 
     async def on_press(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -184,36 +204,55 @@ def build_app(coach: Coach, token: str, base_url: str | None = None) -> Applicat
     return app
 
 
-async def _register_commands(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    await app.bot.set_my_commands([BotCommand(name, text) for name, text in COMMANDS])
-
-
 def webhook_secret(token: str) -> str:
     """A secret for Telegram's webhook header, the same on every instance, derived from the token."""
     return hashlib.sha256(f"coach-webhook:{token}".encode()).hexdigest()[:48]
 
 
-async def run(coach: Coach, settings: Settings, stop: asyncio.Event) -> None:
-    """Run until ``stop`` is set: long polling, or a webhook when TELEGRAM_WEBHOOK_URL is set."""
+async def start(
+    app: Application[Any, Any, Any, Any, Any, Any],
+    *,
+    webhook_url: str | None = None,
+    listen: str = "0.0.0.0",
+    port: int = 8443,
+    poll_timeout: int = 20,
+) -> None:
+    """Start an initialized app: register the command menu, then poll or serve the webhook."""
+    await app.start()
+    await app.bot.set_my_commands([BotCommand(name, text) for name, text in COMMANDS])
+    assert app.updater is not None
+    if webhook_url:
+        await app.updater.start_webhook(
+            listen=listen,
+            port=port,
+            url_path=urlsplit(webhook_url).path.lstrip("/"),
+            webhook_url=webhook_url,
+            secret_token=webhook_secret(app.bot.token),
+        )
+        logger.info("telegram: webhook on port %s", port)
+    else:
+        await app.updater.start_polling(poll_interval=0.0, timeout=poll_timeout)
+        logger.info("telegram: long polling")
+
+
+async def stop(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    """Stop receiving updates and finish the ones in flight."""
+    assert app.updater is not None
+    await app.updater.stop()
+    await app.stop()
+
+
+async def run(coach: Coach, settings: Settings, stop_event: asyncio.Event) -> None:
+    """Run until ``stop_event`` is set: long polling, or a webhook when TELEGRAM_WEBHOOK_URL is set."""
     settings.require("telegram_bot_token")
     assert settings.telegram_bot_token is not None
-    token = settings.telegram_bot_token.get_secret_value()
-    app = build_app(coach, token, settings.telegram_api_base_url)
+    app = build_app(coach, settings.telegram_bot_token.get_secret_value(), settings.telegram_api_base_url)
     async with app:
-        await app.start()
-        assert app.updater is not None
-        if settings.telegram_webhook_url:
-            await app.updater.start_webhook(
-                listen=settings.telegram_webhook_listen,
-                port=settings.telegram_webhook_port,
-                url_path=urlsplit(settings.telegram_webhook_url).path.lstrip("/"),
-                webhook_url=settings.telegram_webhook_url,
-                secret_token=webhook_secret(token),
-            )
-            logger.info("telegram: webhook on port %s", settings.telegram_webhook_port)
-        else:
-            await app.updater.start_polling(poll_interval=0.0, timeout=20)
-            logger.info("telegram: long polling")
-        await stop.wait()
-        await app.updater.stop()
-        await app.stop()
+        await start(
+            app,
+            webhook_url=settings.telegram_webhook_url,
+            listen=settings.telegram_webhook_listen,
+            port=settings.telegram_webhook_port,
+        )
+        await stop_event.wait()
+        await stop(app)

@@ -39,6 +39,7 @@ class StaleAction(CoachError):
 class Claimed:
     """An action the athlete just chose, now spent."""
 
+    action_id: str
     kind: str
     payload: dict[str, Any]
     accepted: bool
@@ -86,7 +87,7 @@ def _claim(athlete_id: int, action_id: str, choice: str) -> Claimed:
             raise StaleAction("You already answered that one.")
         raise StaleAction("That button has expired. Please ask me again.")
     labels = dict((c, label) for label, c in CHOICES[action.kind])
-    return Claimed(action.kind, dict(action.payload), choice == "yes", labels[choice])
+    return Claimed(action_id, action.kind, dict(action.payload), choice == "yes", labels[choice])
 
 
 async def claim(athlete_id: int, payload: str) -> Claimed:

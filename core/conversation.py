@@ -30,7 +30,8 @@ from storage.models import ConversationTurn
 
 logger = logging.getLogger(__name__)
 
-PlanRunner = Callable[[plans.PlanRequest], Awaitable[tuple[str, str | None]]]
+# Runs a confirmed plan request (the key is unique per confirmation); returns the reply text and sync status.
+PlanRunner = Callable[[plans.PlanRequest, str], Awaitable[tuple[str, str | None]]]
 Locker = Callable[[int], contextlib.AbstractAsyncContextManager[None]]
 
 SYNC_LINES = {
@@ -105,7 +106,7 @@ class Coach:
         async with lock:
             yield
 
-    async def _generate_in_process(self, request: plans.PlanRequest) -> tuple[str, str | None]:
+    async def _generate_in_process(self, request: plans.PlanRequest, key: str) -> tuple[str, str | None]:
         return await plans.generate(self.model, self.pool, request)
 
     async def handle(self, incoming: Incoming) -> Reply:
@@ -209,7 +210,7 @@ class Coach:
             if not claimed.accepted:
                 return "OK, I won't generate a new plan.", None
             await plans.check_rate(athlete_id)
-            return await self.plan_runner(plans.PlanRequest.from_payload(athlete_id, p))
+            return await self.plan_runner(plans.PlanRequest.from_payload(athlete_id, p), claimed.action_id)
         if claimed.kind == "delete_workout":
             if not claimed.accepted:
                 return "OK, I kept the workout.", None

@@ -8,6 +8,9 @@ from core.config import Settings
 from core.conversation import Coach, Limits, Locker, PlanRunner
 from core.intervals import IntervalsPool
 from core.llm import GeminiModel
+from storage.crypto import Cipher
+from storage.db import open_database
+from storage.migrate import migrate
 
 
 @dataclass
@@ -22,6 +25,14 @@ class Runtime:
         """Close HTTP clients."""
         await self.pool.aclose()
         await self.model.aclose()
+
+
+def open_storage(settings: Settings, *, need_secrets: bool = True) -> None:
+    """Open the database and bring its schema up to date (every process does this on start)."""
+    if need_secrets:
+        settings.require("encryption_key")
+    cipher = Cipher(settings.encryption_key.get_secret_value()) if settings.encryption_key else None
+    migrate(open_database(settings.database_url, cipher))
 
 
 def build(

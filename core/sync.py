@@ -43,8 +43,8 @@ CLAIM_TTL = dt.timedelta(minutes=2)
 BACKOFF_SECONDS = (10.0, 60.0)
 WORKER_ID = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
-# Set by a process that runs background jobs: schedule a retry of an item in N seconds.
-RetryScheduler = Callable[[str, float], Awaitable[None]]
+# Set by a process that runs background jobs: retry an item in N seconds (after attempt K).
+RetryScheduler = Callable[[str, float, int], Awaitable[None]]
 
 
 @dataclass
@@ -313,7 +313,7 @@ async def push(pool: IntervalsPool, item_id: str) -> str | None:
             exc.user_message,
         )
         if outcome == "pending" and hooks.schedule_retry is not None:
-            await hooks.schedule_retry(item_id, _backoff(attempts, exc))
+            await hooks.schedule_retry(item_id, _backoff(attempts, exc), attempts)
         return outcome
     await db.call(_record_success, work, remote_id)
     logger.info("sync %s %s done (covers %d item(s))", work.operation, item_id, len(work.covered))

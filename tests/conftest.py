@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cryptography.fernet import Fernet
@@ -16,8 +17,11 @@ from storage.db import database, open_database
 from storage.migrate import migrate
 from tests.fakes.gemini import FakeGemini
 from tests.fakes.intervals import FakeIntervals
+from tests.fakes.slack import FakeSlack
+from tests.fakes.telegram import FakeTelegram
 
 POSTGRES_URL = os.environ.get("COACH_TEST_POSTGRES_URL")
+REDIS_URL = os.environ.get("COACH_TEST_REDIS_URL")
 REQUIRE_SERVICES = os.environ.get("COACH_REQUIRE_SERVICES") == "1"
 
 ENCRYPTION_KEY = Fernet.generate_key().decode()
@@ -103,3 +107,47 @@ def fake_gemini(fake_gemini_server: FakeGemini) -> FakeGemini:
     """The fake, with an empty script, no default reply and no records, for this test."""
     fake_gemini_server.reset()
     return fake_gemini_server
+
+
+@pytest.fixture(scope="session")
+def fake_telegram_server() -> Iterator[FakeTelegram]:
+    """One fake Telegram Bot API server for the whole run."""
+    with FakeTelegram() as fake:
+        yield fake
+
+
+@pytest.fixture
+def fake_telegram(fake_telegram_server: FakeTelegram) -> FakeTelegram:
+    """The fake, with no calls, messages, updates, failures or webhook, for this test."""
+    fake_telegram_server.reset()
+    return fake_telegram_server
+
+
+@pytest.fixture
+async def arq_redis() -> AsyncIterator[Any]:
+    """A real redis-server (started by scripts/test), emptied for this test, as arq's pool."""
+    from arq import create_pool
+    from arq.connections import RedisSettings
+
+    if not REDIS_URL:
+        if REQUIRE_SERVICES:
+            pytest.fail("COACH_TEST_REDIS_URL is not set; run the suite with scripts/test")
+        pytest.skip("Redis not configured (run scripts/test)")
+    redis = await create_pool(RedisSettings.from_dsn(REDIS_URL))
+    await redis.flushdb()
+    yield redis
+    await redis.aclose()
+
+
+@pytest.fixture(scope="session")
+def fake_slack_server() -> Iterator[FakeSlack]:
+    """One fake Slack Web API server for the whole run."""
+    with FakeSlack() as fake:
+        yield fake
+
+
+@pytest.fixture
+def fake_slack(fake_slack_server: FakeSlack) -> FakeSlack:
+    """The fake Slack, emptied for this test."""
+    fake_slack_server.reset()
+    return fake_slack_server

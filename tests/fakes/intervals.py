@@ -59,6 +59,8 @@ class FakeIntervals(ThreadedServer):
         self._activities: dict[str, dict[str, Any]] = {}
         self._wellness: dict[str, dict[str, dict[str, Any]]] = {}
         self._profiles: dict[str, dict[str, Any]] = {}
+        self._fault_rate, self._fault_modes = 0.0, tuple(sorted(FAIL_MODES))
+        self._random = random.Random(0)
         self._failures: deque[tuple[str, float | None]] = deque()
         self._requests: list[RecordedRequest] = []
         self._recent: deque[float] = deque()
@@ -134,6 +136,12 @@ class FakeIntervals(ThreadedServer):
         with self._lock:
             self._wellness.setdefault(athlete_id, {})[seed["id"]] = seed
 
+    def faults(self, rate: float, modes: tuple[str, ...] = tuple(sorted(FAIL_MODES)), seed: int = 0) -> None:
+        """From now on, fail each request with probability ``rate`` in a random mode of ``modes``."""
+        with self._lock:
+            self._fault_rate, self._fault_modes = rate, modes
+            self._random = random.Random(seed)
+
     def fail_next(self, n: int, mode: str, retry_after: float | None = None) -> None:
         """Make the next `n` requests fail in `mode` (one of FAIL_MODES)."""
         if mode not in FAIL_MODES:
@@ -156,6 +164,7 @@ class FakeIntervals(ThreadedServer):
             for other in (self._activities, self._failures, self._requests, self._recent):
                 other.clear()
             self.latency, self.rate_limit, self.rate_limited = 0.0, None, 0
+            self._fault_rate = 0.0
 
     def _seed(self, schema: str, obj: dict[str, Any], required: str) -> dict[str, Any]:
         # Nulls are normal in real responses although the spec never says `nullable`.
@@ -178,6 +187,8 @@ class FakeIntervals(ThreadedServer):
             self._requests.append(record)
             limited = self._over_rate_limit()
             mode, retry_after = self._failures.popleft() if self._failures and not limited else ("", None)
+            if not mode and not limited and self._fault_rate and self._random.random() < self._fault_rate:
+                mode = self._random.choice(self._fault_modes)
         if self.latency > 0:
             await asyncio.sleep(self.latency)
         if mode == "timeout":

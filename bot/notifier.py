@@ -1,0 +1,72 @@
+"""Push messages to an athlete on every platform where they have an identity.
+
+Used by the worker (sync-failure notices, "plan ready") without running any
+adapter's event loop: it holds a plain Telegram bot and a Slack Web API client.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import aiohttp
+from slack_sdk.errors import SlackClientError
+from slack_sdk.web.async_client import AsyncWebClient
+from telegram.error import TelegramError
+from telegram.ext import AIORateLimiter, ExtBot
+
+from bot import slack, telegram
+from core import athletes
+from core.config import Settings
+from core.messages import Reply
+from storage import db
+
+logger = logging.getLogger(__name__)
+
+
+class Notifier:
+    """Sends a Reply, buttons included, to all of an athlete's chats."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._telegram: ExtBot[Any] | None = None
+        self._slack: AsyncWebClient | None = None
+        if settings.telegram_bot_token is not None:
+            root = (settings.telegram_api_base_url or "https://api.telegram.org").rstrip("/")
+            self._telegram = ExtBot(
+                settings.telegram_bot_token.get_secret_value(),
+                base_url=f"{root}/bot",
+                base_file_url=f"{root}/file/bot",
+                rate_limiter=AIORateLimiter(max_retries=3),
+            )
+        if settings.slack_bot_token is not None:
+            self._slack = slack.web_client(
+                settings.slack_bot_token.get_secret_value(), settings.slack_api_url
+            )
+
+    async def start(self) -> None:
+        """Open connections (Telegram's getMe)."""
+        if self._telegram is not None:
+            await self._telegram.initialize()
+
+    async def aclose(self) -> None:
+        """Close connections."""
+        if self._telegram is not None:
+            await self._telegram.shutdown()
+
+    async def notify(self, athlete_id: int, reply: Reply) -> int:
+        """Send ``reply`` to every chat of the athlete; returns how many chats got it."""
+        delivered = 0
+        for platform, chat_id in await db.call(athletes.identities, athlete_id):
+            try:
+                if platform == telegram.PLATFORM and self._telegram is not None:
+                    await telegram.send(self._telegram, chat_id, reply)
+                elif platform == slack.PLATFORM and self._slack is not None:
+                    await slack.send(self._slack, chat_id, reply)
+                else:
+                    continue
+                delivered += 1
+            except (TelegramError, SlackClientError, aiohttp.ClientError, OSError):
+                # One platform being down must not stop the others.
+                logger.exception("notify athlete %s on %s failed", athlete_id, platform)
+        logger.info("notified athlete %s on %d chat(s)", athlete_id, delivered)
+        return delivered

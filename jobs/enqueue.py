@@ -1,0 +1,35 @@
+"""Seams the bot processes hand to core so work lands on the arq queue instead of running inline."""
+
+from __future__ import annotations
+
+from arq.connections import ArqRedis
+
+from core import plans
+from core.conversation import PlanRunner
+from core.sync import RetryScheduler
+
+
+def plan_runner(redis: ArqRedis) -> PlanRunner:
+    """Queue a confirmed plan generation; the worker tells the athlete when it is ready."""
+
+    async def run(request: plans.PlanRequest, key: str) -> tuple[str, str | None]:
+        await redis.enqueue_job(
+            "generate_weekly_plan", request.athlete_id, request.to_payload(), _job_id=f"plan:{key}"
+        )
+        return (
+            f"Generating your {request.days}-day plan now. I'll message you when it's ready "
+            "(usually 10-15 seconds).",
+            None,
+        )
+
+    return run
+
+
+def retry_scheduler(redis: ArqRedis) -> RetryScheduler:
+    """Retry a failed sync item after ``delay`` seconds; one job per item and attempt."""
+
+    async def schedule(item_id: str, delay: float, attempt: int) -> None:
+        # The job id names the attempt: the running job still holds the previous one.
+        await redis.enqueue_job("sync_item", item_id, _job_id=f"sync:{item_id}:{attempt}", _defer_by=delay)
+
+    return schedule

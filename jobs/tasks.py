@@ -1,0 +1,147 @@
+"""The worker's jobs: each a few lines over core, with its resources in ``ctx``.
+
+``ctx`` holds ``pool`` (IntervalsPool), ``model`` (the Gemini model, or None),
+``notify`` (athlete id, Reply -> chats reached) and arq's own ``redis``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import Any
+
+from core import notices, plans, pull, sync
+from core.conversation import SYNC_LINES
+from core.errors import IntervalsAuthError, IntervalsError
+from core.messages import Reply
+from storage import db
+from storage.models import Athlete, SyncQueue
+
+logger = logging.getLogger(__name__)
+
+Ctx = dict[str, Any]
+
+
+async def _after_sync(ctx: Ctx, item_id: str, outcome: str | None) -> None:
+    if outcome == "failed":
+        notice = await notices.sync_failure(item_id)
+        if notice is not None:
+            await ctx["notify"](*notice)
+
+
+async def sync_item(ctx: Ctx, item_id: str) -> str | None:
+    """Retry one queue item (scheduled with backoff after a failure)."""
+    outcome = await sync.push(ctx["pool"], item_id)
+    await _after_sync(ctx, item_id, outcome)
+    return outcome
+
+
+def _depth() -> dict[str, int]:
+    rows = SyncQueue.select(SyncQueue.status).where(SyncQueue.status != "COMPLETED")
+    counts: dict[str, int] = {}
+    for row in rows:
+        counts[row.status] = counts.get(row.status, 0) + 1
+    return counts
+
+
+async def drain_sync_queue(ctx: Ctx, limit: int = 50) -> dict[str, int]:
+    """The design's cron pass: oldest open items with attempts left, ``limit`` at a time."""
+    counts: dict[str, int] = {}
+    for item_id in await db.call(sync.due, limit):
+        outcome = await sync.push(ctx["pool"], item_id)
+        await _after_sync(ctx, item_id, outcome)
+        counts[outcome or "skipped"] = counts.get(outcome or "skipped", 0) + 1
+    depth = await db.call(_depth)
+    logger.info("sync pass %s; queue %s", counts, depth)
+    return counts
+
+
+async def generate_weekly_plan(ctx: Ctx, athlete_id: int, payload: dict[str, Any]) -> str:
+    """Generate a confirmed plan and tell the athlete how it went."""
+    request = plans.PlanRequest.from_payload(athlete_id, payload)
+    if ctx.get("model") is None:
+        await ctx["notify"](
+            athlete_id, Reply("I can't generate plans right now: the coaching model isn't configured.")
+        )
+        logger.error("generate_weekly_plan needs GEMINI_API_KEY in the worker's environment")
+        return "failed"
+    try:
+        text, status = await plans.generate(ctx["model"], ctx["pool"], request)
+    except plans.PlanFailed as exc:
+        await ctx["notify"](athlete_id, Reply(exc.user_message))
+        return "failed"
+    if status:
+        text = f"{text}\n\n{SYNC_LINES[status]}"
+    await ctx["notify"](athlete_id, Reply(text, sync_status=status))
+    return "done"
+
+
+def _connected() -> list[int]:
+    return [a.id for a in Athlete.select(Athlete.id).where(Athlete.intervals_athlete_id.is_null(False))]
+
+
+async def pull_everyone(ctx: Ctx) -> int:
+    """Queue a pull for every connected athlete (one job per athlete at a time)."""
+    ids = await db.call(_connected)
+    for athlete_id in ids:
+        await ctx["redis"].enqueue_job("pull_athlete", athlete_id, _job_id=f"pull:{athlete_id}")
+    return len(ids)
+
+
+async def pull_athlete(ctx: Ctx, athlete_id: int) -> dict[str, Any]:
+    """Refresh one athlete from Intervals.icu and tell them which change was kept on a clash."""
+    try:
+        result = await pull.pull(ctx["pool"], athlete_id)
+    except IntervalsAuthError:
+        notice = await notices.key_rejected(athlete_id)
+        if notice is not None:
+            await ctx["notify"](athlete_id, notice)
+        return {"error": "key rejected"}
+    except IntervalsError as exc:
+        logger.warning("pull athlete=%s failed: %s", athlete_id, exc.user_message)
+        return {"error": exc.user_message}
+    if result.kept_local:
+        await ctx["notify"](
+            athlete_id,
+            Reply(
+                "You changed "
+                + ", ".join(result.kept_local)
+                + " both here and in Intervals.icu. I kept the change you made here and will sync it there."
+            ),
+        )
+    return {"updated": result.updated, "deleted": result.deleted, "completed": result.completed}
+
+
+async def check_credentials(ctx: Ctx) -> int:
+    """Once a day: does Intervals.icu still accept each athlete's key? Tell each athlete once if not."""
+    rejected = 0
+    for athlete_id in await db.call(_connected):
+        athlete = await db.call(Athlete.get_by_id, athlete_id)
+        try:
+            await ctx["pool"].client(athlete.intervals_athlete_id, athlete.intervals_api_key).get_profile()
+        except IntervalsAuthError:
+            rejected += 1
+            notice = await notices.key_rejected(athlete_id)
+            if notice is not None:
+                await ctx["notify"](athlete_id, notice)
+            continue
+        except IntervalsError:
+            continue  # unreachable today says nothing about the key
+        await db.call(notices.key_accepted, athlete_id)
+    return rejected
+
+
+def _everyone() -> list[int]:
+    return [a.id for a in Athlete.select(Athlete.id).where(Athlete.daily_enabled == True)]  # noqa: E712
+
+
+async def daily_messages(ctx: Ctx) -> int:
+    """Each hour: athletes for whom it is now morning get today's workouts (none: nothing)."""
+    sent = 0
+    now = dt.datetime.now(dt.UTC)
+    for athlete_id in await db.call(_everyone):
+        notice = await notices.daily(athlete_id, now)
+        if notice is not None:
+            await ctx["notify"](athlete_id, notice)
+            sent += 1
+    return sent

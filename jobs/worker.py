@@ -1,0 +1,83 @@
+"""The arq worker: ``coach worker`` runs it (the Procfile's ``worker`` line).
+
+Any number of workers may run against one database and Redis: queue items are
+claimed in the database, and periodic jobs have fixed ids so each runs once.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from arq import cron, func
+from arq.connections import RedisSettings
+
+from bot.notifier import Notifier
+from core import sync
+from core.config import Settings, load_settings
+from core.intervals import IntervalsPool
+from core.llm import GeminiModel
+from core.logs import setup_logging
+from core.runtime import open_storage
+from jobs import tasks
+from jobs.enqueue import retry_scheduler
+
+logger = logging.getLogger(__name__)
+
+
+async def startup(ctx: dict[str, Any]) -> None:
+    """Open the database, the Intervals.icu pool, the model and the notifier."""
+    settings: Settings = ctx.get("settings") or load_settings()
+    setup_logging(settings.log_level)
+    open_storage(settings)
+    ctx["settings"] = settings
+    ctx["pool"] = IntervalsPool(
+        settings.intervals_base_url, timeout=settings.intervals_timeout, rate=settings.intervals_rate
+    )
+    ctx["model"] = None
+    if settings.gemini_api_key is not None:
+        ctx["model"] = GeminiModel(
+            api_key=settings.gemini_api_key.get_secret_value(),
+            model=settings.gemini_model,
+            base_url=settings.gemini_base_url,
+            timeout=settings.gemini_timeout,
+        )
+    notifier = Notifier(settings)
+    await notifier.start()
+    ctx["notifier"], ctx["notify"] = notifier, notifier.notify
+    sync.hooks.schedule_retry = retry_scheduler(ctx["redis"])
+    logger.info("worker started")
+
+
+async def shutdown(ctx: dict[str, Any]) -> None:
+    """Close what startup opened."""
+    sync.hooks.schedule_retry = None
+    await ctx["pool"].aclose()
+    if ctx.get("model") is not None:
+        await ctx["model"].aclose()
+    await ctx["notifier"].aclose()
+
+
+class WorkerSettings:
+    """arq's settings class; ``coach worker`` passes the Redis URL."""
+
+    functions = [
+        func(tasks.sync_item, keep_result=0, max_tries=1),
+        func(tasks.generate_weekly_plan, timeout=300, max_tries=1),
+        func(tasks.pull_athlete, keep_result=0, timeout=120, max_tries=1),
+    ]
+    cron_jobs = [
+        cron(tasks.drain_sync_queue, minute=set(range(0, 60, 5)), run_at_startup=True),
+        cron(tasks.pull_everyone, minute={7, 37}),
+        cron(tasks.check_credentials, hour={4}, minute={15}),
+        cron(tasks.daily_messages, minute={0}),
+    ]
+    on_startup = startup
+    on_shutdown = shutdown
+    health_check_interval = 60
+    job_timeout = 300
+
+
+def redis_settings(url: str) -> RedisSettings:
+    """arq's connection settings from REDIS_URL."""
+    return RedisSettings.from_dsn(url)

@@ -1,0 +1,225 @@
+"""The Telegram adapter end to end: real python-telegram-bot against the fake Bot API server."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import AsyncIterator
+from html.parser import HTMLParser
+from typing import Any
+
+import pytest
+from peewee import Database
+
+from bot import telegram
+from core import workouts
+from core.conversation import Coach, Limits
+from core.intervals import IntervalsPool
+from core.llm import GeminiModel
+from storage.models import Athlete, PlannedWorkout, WeeklyTrainingPlan
+from tests.fakes.gemini import FakeGemini, call, json_reply, text
+from tests.fakes.intervals import FakeIntervals
+from tests.fakes.telegram import FakeTelegram
+
+CHAT = 4242
+SOON = dt.date.today() + dt.timedelta(days=2)
+
+
+@pytest.fixture
+async def coach(db: Database, fake_gemini: FakeGemini, pool: IntervalsPool) -> AsyncIterator[Coach]:
+    model = GeminiModel(api_key="test-key", base_url=fake_gemini.url, timeout=2.0)
+    yield Coach(model, pool, limits=Limits(turn_timeout=10))
+    await model.aclose()
+
+
+@pytest.fixture
+async def app(coach: Coach, fake_telegram: FakeTelegram) -> AsyncIterator[Any]:
+    application = telegram.build_app(coach, fake_telegram.token, fake_telegram.url)
+    async with application:
+        await telegram.start(application, poll_timeout=1)
+        yield application
+        await telegram.stop(application)
+
+
+async def linked(fake_intervals: FakeIntervals, chat: int = CHAT) -> int:
+    """An athlete behind a Telegram chat, linked to the fake Intervals.icu."""
+    from core import athletes
+
+    athlete = await athletes.identify("telegram", str(chat), str(chat), name="Ann")
+    fake_intervals.add_athlete("i1001", "key-a-0123456789")
+    await athletes.link(athlete, "i1001", "key-a-0123456789")
+    return athlete
+
+
+def texts(fake: FakeTelegram) -> list[str]:
+    return [m["raw_text"] for m in fake.sent(CHAT)]
+
+
+async def test_commands_are_registered(app: Any, fake_telegram: FakeTelegram) -> None:
+    await fake_telegram.wait_for(lambda f: bool(f.commands))
+    assert {c["command"] for c in fake_telegram.commands} >= {"start", "help", "plan", "sync", "connect"}
+
+
+async def test_text_message_types_calls_a_tool_and_replies_with_sync_status(
+    app: Any,
+    fake_telegram: FakeTelegram,
+    fake_gemini: FakeGemini,
+    fake_intervals: FakeIntervals,
+    pool: IntervalsPool,
+) -> None:
+    athlete = await linked(fake_intervals)
+    wid = (
+        await workouts.create_workout(
+            pool, athlete, {"date": SOON.isoformat(), "title": "Tempo <fast> & hard", "type": "Ride"}
+        )
+    ).data["id"]
+    later = SOON + dt.timedelta(days=1)
+    fake_gemini.script(
+        call("update_planned_workout", {"workout_id": wid, "date": later.isoformat()}),
+        text("Moved **Tempo <fast> & hard** to the next day."),
+    )
+
+    fake_telegram.push_message(CHAT, "Move my ride to the next day")
+    await fake_telegram.wait_for(lambda f: bool(f.sent(CHAT)))
+
+    [reply] = fake_telegram.sent(CHAT)
+    assert reply["parse_mode"] == "HTML"
+    assert "<b>Tempo &lt;fast&gt; &amp; hard</b>" in reply["raw_text"]
+    assert "✅ Synced to Intervals.icu." in reply["raw_text"]
+    assert fake_telegram.calls_of("sendChatAction")[0].params["action"] == "typing"
+    assert fake_telegram.calls_of("sendChatAction")[0].at < fake_telegram.calls_of("sendMessage")[0].at
+    assert fake_intervals.events("i1001")[0]["start_date_local"].startswith(later.isoformat())
+    assert PlannedWorkout.get_by_id(wid).date == later
+
+
+async def test_connect_stores_the_key_and_deletes_the_message(
+    app: Any, fake_telegram: FakeTelegram, fake_intervals: FakeIntervals, db: Database
+) -> None:
+    fake_intervals.add_athlete("i777", "key-secret-7777777", {"name": "Ann A."})
+    bad = fake_telegram.push_message(CHAT, "/connect i777")
+    await fake_telegram.wait_for(lambda f: len(f.sent(CHAT)) == 1)
+    assert "Use /connect ATHLETE_ID API_KEY" in texts(fake_telegram)[0]
+    assert Athlete.get().intervals_api_key is None
+
+    good = fake_telegram.push_message(CHAT, "/connect i777 key-secret-7777777")
+    await fake_telegram.wait_for(lambda f: len(f.sent(CHAT)) == 2)
+
+    assert "Connected to Intervals.icu as Ann A." in texts(fake_telegram)[1]
+    assert "I deleted your message with the key" in texts(fake_telegram)[1]
+    deleted = {c.params["message_id"] for c in fake_telegram.calls_of("deleteMessage")}
+    assert good["message"]["message_id"] in deleted
+    assert bad["message"]["message_id"] in deleted  # it held a key-like argument too
+    raw = db.execute_sql("SELECT intervals_api_key FROM athlete").fetchone()[0]
+    assert "key-secret-7777777" not in raw and Athlete.get().intervals_api_key == "key-secret-7777777"
+
+
+def plan(start: dt.date) -> dict[str, Any]:
+    return {
+        "summary": "Base.",
+        "days": [
+            {
+                "date": start.isoformat(),
+                "workouts": [
+                    {
+                        "title": "Endurance",
+                        "type": "Ride",
+                        "duration_minutes": 60,
+                        "tss": 45,
+                        "intensity": "easy",
+                        "time_of_day": "morning",
+                    }
+                ],
+            }
+        ],
+    }
+
+
+async def test_generate_plan_press_is_answered_edited_and_runs_once(
+    app: Any, fake_telegram: FakeTelegram, fake_gemini: FakeGemini, fake_intervals: FakeIntervals
+) -> None:
+    await linked(fake_intervals)
+    fake_gemini.script(call("generate_training_plan", {"days": 3}), text("Shall I generate a 3-day plan?"))
+    fake_telegram.push_message(CHAT, "Plan my next days")
+    await fake_telegram.wait_for(lambda f: bool(f.sent(CHAT)))
+    asked = fake_telegram.sent(CHAT)[0]
+    buttons = asked["reply_markup"]["inline_keyboard"][0]
+    assert [b["text"] for b in buttons] == ["Generate plan", "Cancel"]
+
+    fake_gemini.script(json_reply(plan(dt.date.today() + dt.timedelta(days=1))))
+    generate = buttons[0]["callback_data"]
+    fake_telegram.push_callback(CHAT, asked["message_id"], generate)
+    fake_telegram.push_callback(CHAT, asked["message_id"], generate)
+    await fake_telegram.wait_for(lambda f: len(f.sent(CHAT)) == 3)
+
+    assert len(fake_telegram.calls_of("answerCallbackQuery")) == 2
+    edited = fake_telegram.sent(CHAT)[0]
+    assert "reply_markup" not in edited or not edited["reply_markup"]
+    assert "✔ Generate plan" in edited["raw_text"]
+    results = texts(fake_telegram)[1:]
+    assert any("plan (mixed) is ready" in r for r in results)
+    assert any("You already answered that one." in r for r in results)
+    assert WeeklyTrainingPlan.select().count() == 1
+
+
+class _Checker(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.open: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: Any) -> None:
+        self.open.append(tag)
+
+    def handle_endtag(self, tag: str) -> None:
+        assert self.open and self.open.pop() == tag
+
+
+async def test_long_reply_is_split_into_valid_html_messages(
+    app: Any, fake_telegram: FakeTelegram, fake_gemini: FakeGemini
+) -> None:
+    paragraph = "Zone 2 & <steady> work **matters**. " * 20
+    fake_gemini.script(text("\n\n".join([paragraph] * 15)[:10_000]))
+    fake_telegram.push_message(CHAT, "Tell me everything")
+    await fake_telegram.wait_for(lambda f: len(f.sent(CHAT)) >= 3)
+
+    parts = texts(fake_telegram)
+    assert len(parts) >= 3 and all(len(p) <= 4096 for p in parts)
+    for part in parts:
+        checker = _Checker()
+        checker.feed(part)
+        assert checker.open == []
+
+
+async def test_webhook_mode_checks_the_secret_token(
+    coach: Coach, fake_telegram: FakeTelegram, fake_gemini: FakeGemini
+) -> None:
+    import asyncio
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = f"http://127.0.0.1:{port}/telegram"
+    application = telegram.build_app(coach, fake_telegram.token, fake_telegram.url)
+    fake_gemini.script(text("Hello from the webhook."))
+    async with application:
+        await telegram.start(application, webhook_url=url, listen="127.0.0.1", port=port)
+        try:
+            assert fake_telegram.webhook is not None and fake_telegram.webhook["url"] == url
+            secret = telegram.webhook_secret(fake_telegram.token)
+            update = {
+                "update_id": 1,
+                "message": {
+                    "message_id": 1,
+                    "date": 0,
+                    "text": "hi",
+                    "chat": {"id": CHAT, "type": "private"},
+                    "from": {"id": CHAT, "is_bot": False, "first_name": "Ann"},
+                },
+            }
+            forged = await asyncio.to_thread(fake_telegram.post_webhook, url, update, "wrong-secret")
+            assert forged == 403
+            assert await asyncio.to_thread(fake_telegram.post_webhook, url, update, secret) == 200
+            await fake_telegram.wait_for(lambda f: bool(f.sent(CHAT)))
+        finally:
+            await telegram.stop(application)
+    assert texts(fake_telegram) == ["Hello from the webhook."]
+    assert len(fake_gemini.requests) == 1
