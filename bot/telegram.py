@@ -46,6 +46,7 @@ COMMANDS = (
     ("sync", "Sync status, retry"),
     ("connect", "Link Intervals.icu: /connect ATHLETE_ID API_KEY"),
     ("timezone", "Set your time zone"),
+    ("daily", "Morning message on/off"),
     ("disconnect", "Unlink Intervals.icu"),
 )
 

@@ -6,7 +6,7 @@ import datetime as dt
 import logging
 from typing import TYPE_CHECKING
 
-from core import actions, athletes, availability, resync, sync, workouts
+from core import actions, athletes, availability, pull, resync, sync, workouts
 from core.clock import DAY_NAMES, day_of_week, today_in
 from core.errors import CoachError, IntervalsError
 from core.messages import Reply
@@ -34,13 +34,14 @@ Commands:
 /availability - your weekly availability
 /sync - what is waiting to sync, and retry it
 /timezone ZONE - set your time zone, e.g. /timezone Europe/Berlin
+/daily on|off - a morning message with today's workouts
 /disconnect - unlink Intervals.icu and erase your key
 /help - this message"""
 
 START = "Hi! " + HELP.split("\n\n", 1)[1].split("\n\nCommands:")[0].replace("Just write", "Write")
 
 SYNC_MARKS = {"synced": "✅", "pending": "⏳", "failed": "⚠️", "local": "📝"}
-COMMANDS = ("start", "help", "connect", "plan", "availability", "sync", "timezone", "disconnect")
+COMMANDS = ("start", "help", "connect", "plan", "availability", "sync", "timezone", "daily", "disconnect")
 
 
 async def _connect(coach: Coach, athlete_id: int, args: list[str]) -> Reply:
@@ -111,10 +112,17 @@ async def _sync(coach: Coach, athlete_id: int, _: list[str]) -> Reply:
     athlete = await db.call(athletes.get, athlete_id)
     if not athlete.connected:
         return Reply("Intervals.icu is not connected. Use /connect ATHLETE_ID API_KEY to link it.")
+    try:
+        pulled = await pull.pull(coach.pool, athlete_id)
+        fresh = f"Refreshed from Intervals.icu: {pulled.activities} activities, {pulled.updated} workout(s) updated there."
+        if pulled.kept_local:
+            fresh += " Changed in both places, kept yours: " + ", ".join(pulled.kept_local) + "."
+    except IntervalsError as exc:
+        fresh = f"Couldn't refresh from Intervals.icu: {exc.user_message}"
     counts = await db.call(resync.open_counts, athlete_id)
     if not counts["pending"] and not counts["failed"]:
-        return Reply("Everything is synced with Intervals.icu. ✅")
-    text = f"{counts['pending']} change(s) waiting to sync, {counts['failed']} failed."
+        return Reply(f"{fresh}\nEverything is synced with Intervals.icu. ✅")
+    text = f"{fresh}\n{counts['pending']} change(s) waiting to sync, {counts['failed']} failed."
     buttons = await actions.offer(athlete_id, "retry_sync", {})
     return Reply(text, buttons=buttons[:1])
 
@@ -136,6 +144,16 @@ async def _timezone(coach: Coach, athlete_id: int, args: list[str]) -> Reply:
         return Reply(f"Your time zone is {athlete.timezone}. Change it with /timezone Europe/Berlin.")
     name = await athletes.set_timezone(athlete_id, args[0])
     return Reply(f"Time zone set to {name}. Today there is {today_in(name)}.")
+
+
+async def _daily(coach: Coach, athlete_id: int, args: list[str]) -> Reply:
+    choice = args[0].lower() if args else ""
+    if choice not in ("on", "off"):
+        return Reply("Use /daily on or /daily off for the morning message with today's workouts.")
+    await athletes.set_daily(athlete_id, choice == "on")
+    if choice == "on":
+        return Reply("I'll send today's workouts each morning at 7:00 your time (nothing on rest days).")
+    return Reply("OK, no more morning messages. /daily on brings them back.")
 
 
 async def _disconnect(coach: Coach, athlete_id: int, _: list[str]) -> Reply:
@@ -162,6 +180,7 @@ _HANDLERS = {
     "sync": _sync,
     "timezone": _timezone,
     "disconnect": _disconnect,
+    "daily": _daily,
 }
 
 

@@ -52,7 +52,16 @@ start_redis() {
 }
 
 stop_redis() {
-    [ -n "${REDIS_DIR:-}" ] && [ -f "$REDIS_DIR/redis.pid" ] && kill "$(cat "$REDIS_DIR/redis.pid")" 2>/dev/null || true
+    if [ -n "${REDIS_DIR:-}" ]; then
+        [ -f "$REDIS_DIR/redis.pid" ] && kill "$(cat "$REDIS_DIR/redis.pid")" 2>/dev/null
+        rm -rf "$REDIS_DIR"
+    fi
+    return 0
+}
+
+free_port() {
+    # A port nothing listens on now, so parallel runs on one machine don't collide.
+    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
 start_postgres() {
@@ -74,5 +83,9 @@ start_postgres() {
 }
 
 stop_postgres() {
-    [ -n "${PG_DIR:-}" ] && "${PG_AS[@]}" "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -m fast stop >/dev/null 2>&1 || true
+    if [ -n "${PG_DIR:-}" ]; then
+        "${PG_AS[@]}" "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -m fast stop >/dev/null 2>&1
+        rm -rf "$PG_DIR"
+    fi
+    return 0
 }

@@ -405,3 +405,28 @@ def press_text(words: str) -> Any:
     from core.messages import Incoming
 
     return Incoming("telegram", str(CHAT), str(CHAT), text=words)
+
+
+async def test_daily_message_in_the_athletes_morning(
+    db: Database, fake_intervals: FakeIntervals, pool: IntervalsPool, inbox: Inbox, coach: Any
+) -> None:
+    from core import notices
+
+    athlete = await telegram_athlete(fake_intervals)
+    PlannedWorkout.create(
+        athlete=athlete, date=dt.date(2026, 12, 1), title="Easy spin", type="Ride", duration_minutes=45
+    )
+    six_utc = dt.datetime(2026, 12, 1, 6, 0, tzinfo=dt.UTC)  # 07:00 in Berlin
+    from storage.models import Athlete
+
+    Athlete.update(timezone="Europe/Berlin").where(Athlete.id == athlete).execute()
+    assert await notices.daily(athlete, six_utc - dt.timedelta(hours=1)) is None  # 06:00 there
+    morning = await notices.daily(athlete, six_utc)
+    assert morning is not None and "Easy spin (Ride, 45 min)" in morning.text
+    assert await notices.daily(athlete, six_utc) is None  # once a day
+    rest_day = six_utc + dt.timedelta(days=1)
+    assert await notices.daily(athlete, rest_day) is None  # nothing planned: no message
+
+    off = await coach.handle(press_text("/daily off"))
+    assert "no more morning messages" in off.text
+    assert await notices.daily(athlete, six_utc + dt.timedelta(days=7)) is None
