@@ -52,6 +52,14 @@ def _failure_text(item_id: str) -> tuple[int, str] | None:
         )
 
 
+def unannounced_failures() -> list[str]:
+    """Items that failed for good and whose athlete has not been told yet."""
+    query = SyncQueue.select(SyncQueue.id).where(
+        (SyncQueue.status == "FAILED") & (SyncQueue.attempts >= MAX_ATTEMPTS) & SyncQueue.notified_at.is_null()
+    )
+    return [str(i.id) for i in query]
+
+
 async def sync_failure(item_id: str) -> tuple[int, Reply] | None:
     """The notice for an item that failed for good, once; None when none is due."""
     found = await db.call(_failure_text, item_id)

@@ -17,6 +17,7 @@ lost response), the day's events are searched for our ``external_id`` first.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 import logging
@@ -144,40 +145,51 @@ def _claimable(query: Any, now: dt.datetime) -> Any:
     return query
 
 
+def _claim_one(item_id: str, now: dt.datetime) -> _Work | None:
+    item = _claimable(_open_items_by_id(item_id), now).first()
+    if item is None:
+        return None
+    athlete = Athlete.get_by_id(item.athlete_id)
+    if not athlete.connected:
+        return None
+    row = PlannedWorkout.get_or_none(
+        (PlannedWorkout.id == item.entity_id) & (PlannedWorkout.athlete == athlete.id)
+    )
+    claimed = [item]
+    if item.operation in UPSERTS:
+        others = open_items(item.entity_id).where(
+            SyncQueue.operation.in_(UPSERTS) & (SyncQueue.id != item.id)
+        )
+        claimed += list(_claimable(others, now))
+    ids = [str(i.id) for i in claimed]
+    SyncQueue.update(claimed_by=WORKER_ID, claim_expires_at=now + CLAIM_TTL).where(
+        SyncQueue.id.in_(ids)
+    ).execute()
+    return _Work(
+        item_id=str(item.id),
+        operation=item.operation,
+        payload=json.loads(item.payload),
+        remote_athlete=athlete.intervals_athlete_id,
+        api_key=athlete.intervals_api_key,
+        workout=workout_dict(row) if row else None,
+        remote_event_id=row.remote_event_id if row else None,
+        uncertain=any(i.uncertain for i in claimed),
+        covered=ids,
+    )
+
+
 def _claim(item_id: str) -> _Work | None:
     """Claim an item (and, for upserts, the workout's other open upserts) for this worker."""
     with db.transaction():
+        return _claim_one(item_id, utcnow())
+
+
+def _claim_many(item_ids: list[str]) -> list[_Work]:
+    """Claim several items in one transaction; those another worker holds are skipped."""
+    with db.transaction():
         now = utcnow()
-        item = _claimable(_open_items_by_id(item_id), now).first()
-        if item is None:
-            return None
-        athlete = Athlete.get_by_id(item.athlete_id)
-        if not athlete.connected:
-            return None
-        row = PlannedWorkout.get_or_none(
-            (PlannedWorkout.id == item.entity_id) & (PlannedWorkout.athlete == athlete.id)
-        )
-        claimed = [item]
-        if item.operation in UPSERTS:
-            others = open_items(item.entity_id).where(
-                SyncQueue.operation.in_(UPSERTS) & (SyncQueue.id != item.id)
-            )
-            claimed += list(_claimable(others, now))
-        ids = [str(i.id) for i in claimed]
-        SyncQueue.update(claimed_by=WORKER_ID, claim_expires_at=now + CLAIM_TTL).where(
-            SyncQueue.id.in_(ids)
-        ).execute()
-        return _Work(
-            item_id=str(item.id),
-            operation=item.operation,
-            payload=json.loads(item.payload),
-            remote_athlete=athlete.intervals_athlete_id,
-            api_key=athlete.intervals_api_key,
-            workout=workout_dict(row) if row else None,
-            remote_event_id=row.remote_event_id if row else None,
-            uncertain=any(i.uncertain for i in claimed),
-            covered=ids,
-        )
+        works = [_claim_one(i, now) for i in item_ids]
+    return [w for w in works if w is not None]
 
 
 def _open_items_by_id(item_id: str) -> Any:
@@ -223,39 +235,50 @@ async def _upsert(client: IntervalsClient, work: _Work) -> int | None:
 
 def _record_success(work: _Work, remote_id: int | None) -> None:
     with db.transaction():
-        now = utcnow()
-        SyncQueue.update(
-            status="COMPLETED",
-            completed_at=now,
-            error=None,
-            attempts=SyncQueue.attempts + 1,
-            last_attempt=now,
-            updated_at=now,
-            claimed_by=None,
-            claim_expires_at=None,
-        ).where(SyncQueue.id.in_(work.covered)).execute()
-        if work.operation == "delete" or work.workout is None:
-            return
-        row = PlannedWorkout.get_or_none(PlannedWorkout.id == work.workout["id"])
-        if row is None:
-            # Deleted while we were creating it: queue the remote delete so no ghost stays.
-            if remote_id is not None:
-                enqueue(
-                    int(SyncQueue.get_by_id(work.item_id).athlete_id),
-                    work.workout["id"],
-                    "delete",
-                    {
-                        "remote_event_id": remote_id,
-                        "external_id": external_id(work.workout["id"]),
-                        "date": work.workout["date"],
-                    },
-                )
-            return
-        row.remote_event_id = remote_id
-        if not open_items(row.id).exists():
-            row.sync_status, row.last_synced_at, row.sync_error = "SYNCED", now, None
-            row.modified_locally = False
-        row.save()
+        _settle(work, remote_id)
+
+
+def _record_many(results: list[tuple[_Work, int | None]]) -> None:
+    with db.transaction():
+        for work, remote_id in results:
+            _settle(work, remote_id)
+
+
+def _settle(work: _Work, remote_id: int | None) -> None:
+    """Mark a work done and its workout synced (inside a transaction)."""
+    now = utcnow()
+    SyncQueue.update(
+        status="COMPLETED",
+        completed_at=now,
+        error=None,
+        attempts=SyncQueue.attempts + 1,
+        last_attempt=now,
+        updated_at=now,
+        claimed_by=None,
+        claim_expires_at=None,
+    ).where(SyncQueue.id.in_(work.covered)).execute()
+    if work.operation == "delete" or work.workout is None:
+        return
+    row = PlannedWorkout.get_or_none(PlannedWorkout.id == work.workout["id"])
+    if row is None:
+        # Deleted while we were creating it: queue the remote delete so no ghost stays.
+        if remote_id is not None:
+            enqueue(
+                int(SyncQueue.get_by_id(work.item_id).athlete_id),
+                work.workout["id"],
+                "delete",
+                {
+                    "remote_event_id": remote_id,
+                    "external_id": external_id(work.workout["id"]),
+                    "date": work.workout["date"],
+                },
+            )
+        return
+    row.remote_event_id = remote_id
+    if not open_items(row.id).exists():
+        row.sync_status, row.last_synced_at, row.sync_error = "SYNCED", now, None
+        row.modified_locally = False
+    row.save()
 
 
 def _record_failure(work: _Work, error: IntervalsError) -> tuple[str, int]:
@@ -328,35 +351,75 @@ def overall(statuses: list[str | None]) -> str | None:
     return None
 
 
-async def push_batch(pool: IntervalsPool, item_ids: list[str]) -> list[str | None]:
-    """Push several items of one athlete: deletes one by one, creates and updates in one bulk call."""
-    works = [w for w in [await db.call(_claim, i) for i in item_ids] if w is not None]
+async def _push_works(pool: IntervalsPool, works: list[_Work]) -> list[str | None]:
+    """Push claimed works of one athlete: plain creates in one bulk call, the rest singly."""
     outcomes: list[str | None] = []
-    upserts: list[_Work] = []
+    bulk = [
+        w
+        for w in works
+        if w.operation != "delete" and w.workout and w.remote_event_id is None and not w.uncertain
+    ]
     for w in works:
-        if w.operation == "delete" or w.workout is None or w.remote_event_id is not None or w.uncertain:
-            # These need their own path; release the claim and push them singly.
-            await db.call(_release, w)
+        if w not in bulk:
+            await db.call(_release, w)  # push() claims again and takes its own path
             outcomes.append(await push(pool, w.item_id))
-        else:
-            upserts.append(w)
-    if not upserts:
+    if not bulk:
         return outcomes
-    client = pool.client(upserts[0].remote_athlete, upserts[0].api_key)
+    client = pool.client(bulk[0].remote_athlete, bulk[0].api_key)
     try:
-        events = await client.bulk_upsert_events([to_event(w.workout) for w in upserts if w.workout])
+        events = await client.bulk_upsert_events([to_event(w.workout) for w in bulk if w.workout])
     except IntervalsError as exc:
-        for w in upserts:
-            outcomes.append((await db.call(_record_failure, w, exc))[0])
-        logger.warning("bulk sync of %d items failed: %s", len(upserts), exc.user_message)
+        for w in bulk:
+            outcome, attempts = await db.call(_record_failure, w, exc)
+            outcomes.append(outcome)
+            if outcome == "pending" and hooks.schedule_retry is not None:
+                await hooks.schedule_retry(w.item_id, _backoff(attempts, exc), attempts)
+        logger.warning("bulk sync of %d items failed: %s", len(bulk), exc.user_message)
         return outcomes
     ids = {e.get("uid"): int(e["id"]) for e in events}
-    for w in upserts:
-        assert w.workout is not None
-        await db.call(_record_success, w, ids.get(external_id(w.workout["id"])))
-        outcomes.append("synced")
-    logger.info("bulk sync of %d items done", len(upserts))
+    await db.call(_record_many, [(w, ids.get(external_id(w.workout["id"]))) for w in bulk if w.workout])
+    logger.info("bulk sync of %d items done", len(bulk))
+    return outcomes + ["synced"] * len(bulk)
+
+
+async def push_batch(pool: IntervalsPool, item_ids: list[str]) -> list[str | None]:
+    """Push several items: per athlete, new workouts in one bulk call, everything else singly."""
+    works = await db.call(_claim_many, item_ids)
+    by_athlete: dict[str, list[_Work]] = {}
+    for w in works:
+        by_athlete.setdefault(w.remote_athlete, []).append(w)
+    outcomes: list[str | None] = []
+    for group in by_athlete.values():
+        outcomes.extend(await _push_works(pool, group))
     return outcomes
+
+
+async def drain(pool: IntervalsPool, *, batch: int = 50, concurrency: int = 4) -> dict[str, int]:
+    """Work through everything due, ``batch`` items at a time, several batches at once.
+
+    Throughput comes from bulk calls (one request for many new workouts) and from
+    overlapping batches; the pool's pacer keeps the request rate under the limit.
+    """
+    counts: dict[str, int] = {}
+    lock = asyncio.Lock()
+    started = utcnow()
+
+    async def worker() -> None:
+        while True:
+            async with lock:  # two loops must not take the same items
+                ids = await db.call(due, batch, started)
+                works = await db.call(_claim_many, ids) if ids else []
+            if not works:
+                return
+            by_athlete: dict[str, list[_Work]] = {}
+            for w in works:
+                by_athlete.setdefault(w.remote_athlete, []).append(w)
+            for group in by_athlete.values():
+                for outcome in await _push_works(pool, group):
+                    counts[outcome or "skipped"] = counts.get(outcome or "skipped", 0) + 1
+
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return counts
 
 
 def _release(work: _Work) -> None:
@@ -368,26 +431,26 @@ def last_error(item_id: str) -> str:
     return str(SyncQueue.get_by_id(item_id).error or "unknown error")
 
 
-def due(limit: int) -> list[str]:
-    """Open items with attempts left and no live claim, oldest first."""
+def due(limit: int, before: dt.datetime | None = None) -> list[str]:
+    """Open items with attempts left and no live claim, oldest first.
+
+    ``before``: skip items attempted since then, so one pass tries an item once.
+    """
     now = utcnow()
-    query = (
-        SyncQueue.select(SyncQueue.id)
-        .where(
-            SyncQueue.status.in_(OPEN_STATUSES)
-            & (SyncQueue.attempts < MAX_ATTEMPTS)
-            & (SyncQueue.claimed_by.is_null() | (SyncQueue.claim_expires_at < now))
-        )
-        .order_by(SyncQueue.created_at)
-        .limit(limit)
+    query = SyncQueue.select(SyncQueue.id).where(
+        SyncQueue.status.in_(OPEN_STATUSES)
+        & (SyncQueue.attempts < MAX_ATTEMPTS)
+        & (SyncQueue.claimed_by.is_null() | (SyncQueue.claim_expires_at < now))
     )
-    return [str(i.id) for i in query]
+    if before is not None:
+        query = query.where(SyncQueue.last_attempt.is_null() | (SyncQueue.last_attempt < before))
+    return [str(i.id) for i in query.order_by(SyncQueue.created_at).limit(limit)]
 
 
 async def retry_due(pool: IntervalsPool, limit: int = 50) -> dict[str, int]:
     """The design's retry pass: oldest open items with attempts left, ``limit`` at a time."""
     counts: dict[str, int] = {}
-    for item_id in await db.call(due, limit):
+    for item_id in await db.call(due, limit, utcnow()):
         outcome = await push(pool, item_id) or "skipped"
         counts[outcome] = counts.get(outcome, 0) + 1
     return counts

@@ -44,13 +44,13 @@ def _depth() -> dict[str, int]:
     return counts
 
 
-async def drain_sync_queue(ctx: Ctx, limit: int = 50) -> dict[str, int]:
-    """The design's cron pass: oldest open items with attempts left, ``limit`` at a time."""
-    counts: dict[str, int] = {}
-    for item_id in await db.call(sync.due, limit):
-        outcome = await sync.push(ctx["pool"], item_id)
-        await _after_sync(ctx, item_id, outcome)
-        counts[outcome or "skipped"] = counts.get(outcome or "skipped", 0) + 1
+async def drain_sync_queue(ctx: Ctx) -> dict[str, int]:
+    """The design's cron pass: every open item with attempts left, oldest first, 50 at a time."""
+    counts = await sync.drain(ctx["pool"])
+    for item_id in await db.call(notices.unannounced_failures):
+        notice = await notices.sync_failure(item_id)
+        if notice is not None:
+            await ctx["notify"](*notice)
     depth = await db.call(_depth)
     logger.info("sync pass %s; queue %s", counts, depth)
     return counts
