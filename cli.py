@@ -106,7 +106,14 @@ def _serve(settings: Settings, adapter: str) -> int:
         queue = await _queue(settings)
         if queue is not None:
             sync.hooks.schedule_retry = retry_scheduler(queue)
-        runtime = build(settings, plan_runner=plan_runner(queue) if queue is not None else None)
+        from bot.turns import redis_turns
+
+        runtime = build(
+            settings,
+            plan_runner=plan_runner(queue) if queue is not None else None,
+            # Several instances of this bot may run: keep each athlete's turns in order across them.
+            locker=redis_turns(queue) if queue is not None else None,
+        )
         try:
             if adapter == "telegram":
                 from bot import telegram
@@ -159,6 +166,21 @@ def _worker_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--burst", action="store_true", help="exit when the queue is empty")
 
 
+def cmd_rotate_key(settings: Settings, _: argparse.Namespace) -> int:
+    """Re-encrypt stored API keys and sync payloads with the first key of ENCRYPTION_KEY."""
+    from storage.db import database
+    from storage.rotate import rotate_secrets
+
+    settings.require("encryption_key")
+    open_storage(settings)
+    with database.connection_context():
+        counts = rotate_secrets(database.obj)
+    for table, rows in counts.items():
+        print(f"{table}: {rows} row(s) re-encrypted")
+    print("Done. You can now remove the old key from ENCRYPTION_KEY.")
+    return 0
+
+
 def _chat_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--as", dest="name", help="who you are (default: your login name)")
 
@@ -174,6 +196,7 @@ COMMANDS: dict[str, Command] = {
     "telegram": ("Run the Telegram bot", cmd_telegram, None),
     "slack": ("Run the Slack bot", cmd_slack, None),
     "worker": ("Run the background worker (arq)", cmd_worker, _worker_args),
+    "rotate-key": ("Re-encrypt stored secrets with the first key in ENCRYPTION_KEY", cmd_rotate_key, None),
 }
 
 

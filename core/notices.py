@@ -55,7 +55,9 @@ def _failure_text(item_id: str) -> tuple[int, str] | None:
 def unannounced_failures() -> list[str]:
     """Items that failed for good and whose athlete has not been told yet."""
     query = SyncQueue.select(SyncQueue.id).where(
-        (SyncQueue.status == "FAILED") & (SyncQueue.attempts >= MAX_ATTEMPTS) & SyncQueue.notified_at.is_null()
+        (SyncQueue.status == "FAILED")
+        & (SyncQueue.attempts >= MAX_ATTEMPTS)
+        & SyncQueue.notified_at.is_null()
     )
     return [str(i.id) for i in query]
 
