@@ -114,6 +114,11 @@ def _serve(settings: Settings, adapter: str) -> int:
             # Several instances of this bot may run: keep each athlete's turns in order across them.
             locker=redis_turns(queue) if queue is not None else None,
         )
+        ops = None
+        if settings.metrics_port is not None:
+            from bot.ops import serve
+
+            ops = await serve(settings.metrics_port, queue)
         try:
             if adapter == "telegram":
                 from bot import telegram
@@ -125,6 +130,8 @@ def _serve(settings: Settings, adapter: str) -> int:
                 await slack.run(runtime.coach, settings, stop)
         finally:
             await runtime.aclose()
+            if ops is not None:
+                await ops.cleanup()
             if queue is not None:
                 await queue.aclose()
 
@@ -216,7 +223,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         settings = load_settings()
-        setup_logging(settings.log_level)
+        setup_logging(settings.log_level, settings.log_format)
         return COMMANDS[args.command][1](settings, args)
     except ConfigError as exc:
         print(f"coach: {exc.user_message}", file=sys.stderr)

@@ -19,6 +19,7 @@ from bot import slack, telegram
 from core import athletes
 from core.config import Settings
 from core.messages import Reply
+from core.metrics import MESSAGES
 from storage import db
 
 logger = logging.getLogger(__name__)
@@ -64,6 +65,7 @@ class Notifier:
                     await slack.send(self._slack, chat_id, reply)
                 else:
                     continue
+                MESSAGES.labels(platform, "out").inc()
                 delivered += 1
             except (TelegramError, SlackClientError, aiohttp.ClientError, OSError):
                 # One platform being down must not stop the others.

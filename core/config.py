@@ -46,6 +46,8 @@ class Settings(BaseSettings):
     slack_app_token: SecretStr | None = None
     slack_api_url: str | None = None
     log_level: str = "INFO"
+    log_format: str = "auto"  # json, text, or auto: json unless stderr is a terminal
+    metrics_port: Annotated[int, Field(ge=0, lt=65536)] | None = None
 
     @field_validator("encryption_key")
     @classmethod

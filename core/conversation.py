@@ -22,7 +22,9 @@ from core.clock import today_in
 from core.errors import CoachError, ValidationError
 from core.intervals import IntervalsPool
 from core.llm import Model, ModelTurn, ModelUnavailable
+from core.logs import athlete_var, platform_var
 from core.messages import Incoming, Reply
+from core.metrics import MESSAGES, MODEL_CALLS, TURN_ROUND_TRIPS, TURN_SECONDS, TURN_TOKENS
 from core.tools import TOOLS
 from core.tools.base import Tool, ToolContext
 from storage import db
@@ -111,9 +113,17 @@ class Coach:
 
     async def handle(self, incoming: Incoming) -> Reply:
         """Answer one message or button press."""
+        MESSAGES.labels(incoming.platform, "in").inc()
+        platform_var.set(incoming.platform)
         athlete_id = await athletes.identify(
             incoming.platform, incoming.user_id, incoming.chat_id, name=incoming.user_name
         )
+        athlete_var.set(athlete_id)
+        reply = await self._handle(athlete_id, incoming)
+        MESSAGES.labels(incoming.platform, "out").inc()
+        return reply
+
+    async def _handle(self, athlete_id: int, incoming: Incoming) -> Reply:
         async with self._locker(athlete_id):
             try:
                 if incoming.action is not None:
@@ -143,9 +153,10 @@ class Coach:
         await db.call(_save_message, athlete_id, "user", text)
         contents.append({"role": "user", "parts": [{"text": text}]})
         steps = 0
+        tokens: list[int] = []
         try:
             async with asyncio.timeout(self.limits.turn_timeout):
-                answer, steps = await self._loop(ctx, system, contents)
+                answer, steps = await self._loop(ctx, system, contents, tokens)
         except TimeoutError:
             logger.warning("athlete %s: turn timed out after %d steps", athlete_id, steps)
             answer = "Sorry, that took too long and I stopped. Your message is saved; please try again."
@@ -157,18 +168,29 @@ class Coach:
             # Said by core, not left to the model, so the athlete always learns the truth.
             answer = f"{answer}\n\n{SYNC_LINES[status]}".strip()
         await db.call(_save_message, athlete_id, "model", answer)
+        seconds = time.monotonic() - started
+        TURN_SECONDS.observe(seconds)
+        TURN_ROUND_TRIPS.observe(steps)
+        TURN_TOKENS.observe(sum(tokens))
         logger.info(
-            "turn athlete=%s steps=%d tools=%d duration_ms=%.0f",
-            athlete_id,
+            "turn done: %d round trip(s), %d prompt tokens",
             steps,
-            len(ctx.changed_sync),
-            (time.monotonic() - started) * 1000,
+            sum(tokens),
+            extra={
+                "round_trips": steps,
+                "prompt_tokens": sum(tokens),
+                "duration_ms": round(seconds * 1000, 1),
+            },
         )
         return Reply(answer, buttons=tuple(ctx.buttons), sync_status=status)
 
-    async def _loop(self, ctx: ToolContext, system: str, contents: list[dict[str, Any]]) -> tuple[str, int]:
+    async def _loop(
+        self, ctx: ToolContext, system: str, contents: list[dict[str, Any]], tokens: list[int]
+    ) -> tuple[str, int]:
         for step in range(1, self.limits.max_steps + 1):
+            MODEL_CALLS.inc()
             reply: ModelTurn = await self.model.generate(system, contents, self._declarations)
+            tokens.append(reply.prompt_tokens or 0)
             logger.info(
                 "model step=%d prompt_tokens=%s calls=%d", step, reply.prompt_tokens, len(reply.calls)
             )

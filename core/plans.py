@@ -29,6 +29,7 @@ from core.fields import (
 )
 from core.intervals import IntervalsPool
 from core.llm import Model
+from core.metrics import PLAN_GENERATIONS
 from core.workouts import availability_map
 from storage import db
 from storage.models import (
@@ -286,6 +287,7 @@ async def generate(model: Model, pool: IntervalsPool, request: PlanRequest) -> t
         try:
             raw, version = await model.generate_json(SYSTEM, ask, PLAN_SCHEMA)
         except CoachError as exc:
+            PLAN_GENERATIONS.labels("model_error").inc()
             raise PlanFailed(
                 f"I couldn't generate the plan: {exc.user_message} Your current plan is unchanged."
             ) from None
@@ -293,6 +295,7 @@ async def generate(model: Model, pool: IntervalsPool, request: PlanRequest) -> t
         if not problems:
             break
     if not drafts:
+        PLAN_GENERATIONS.labels("rejected").inc()
         raise PlanFailed(
             "The generated plan didn't fit your availability, so I kept your current plan. Try again or adjust your availability."
         )
@@ -304,6 +307,7 @@ async def generate(model: Model, pool: IntervalsPool, request: PlanRequest) -> t
     items = await db.call(_save, request, drafts, summary, version)
     statuses = await sync.push_batch(pool, items)
     status = sync.overall(statuses)
+    PLAN_GENERATIONS.labels("repaired" if problems else "generated").inc()
     logger.info(
         "plan generated for athlete %s: %d workouts, sync %s", request.athlete_id, len(drafts), status
     )

@@ -31,6 +31,7 @@ from typing import Any
 from core.errors import IntervalsAuthError, IntervalsError, RemoteNotFound, SyncUnavailable
 from core.events import event_date, external_id, to_event
 from core.intervals import IntervalsClient, IntervalsPool
+from core.metrics import SYNC_ATTEMPTS, SYNC_SECONDS
 from storage import db
 from storage.models import Athlete, PlannedWorkout, SyncQueue, utcnow
 
@@ -319,12 +320,14 @@ async def push(pool: IntervalsPool, item_id: str) -> str | None:
         return None
     client = pool.client(work.remote_athlete, work.api_key)
     try:
-        if work.operation == "delete":
-            await _delete(client, work)
-            remote_id = None
-        else:
-            remote_id = await _upsert(client, work)
+        with SYNC_SECONDS.time():
+            if work.operation == "delete":
+                await _delete(client, work)
+                remote_id = None
+            else:
+                remote_id = await _upsert(client, work)
     except IntervalsError as exc:
+        SYNC_ATTEMPTS.labels("retryable" if exc.retryable else "permanent").inc()
         outcome, attempts = await db.call(_record_failure, work, exc)
         logger.warning(
             "sync %s %s failed (%s, attempt %d, %s): %s",
@@ -338,6 +341,7 @@ async def push(pool: IntervalsPool, item_id: str) -> str | None:
         if outcome == "pending" and hooks.schedule_retry is not None:
             await hooks.schedule_retry(item_id, _backoff(attempts, exc), attempts)
         return outcome
+    SYNC_ATTEMPTS.labels("synced").inc()
     await db.call(_record_success, work, remote_id)
     logger.info("sync %s %s done (covers %d item(s))", work.operation, item_id, len(work.covered))
     return "synced"
@@ -367,8 +371,10 @@ async def _push_works(pool: IntervalsPool, works: list[_Work]) -> list[str | Non
         return outcomes
     client = pool.client(bulk[0].remote_athlete, bulk[0].api_key)
     try:
-        events = await client.bulk_upsert_events([to_event(w.workout) for w in bulk if w.workout])
+        with SYNC_SECONDS.time():
+            events = await client.bulk_upsert_events([to_event(w.workout) for w in bulk if w.workout])
     except IntervalsError as exc:
+        SYNC_ATTEMPTS.labels("retryable" if exc.retryable else "permanent").inc(len(bulk))
         for w in bulk:
             outcome, attempts = await db.call(_record_failure, w, exc)
             outcomes.append(outcome)
@@ -376,6 +382,7 @@ async def _push_works(pool: IntervalsPool, works: list[_Work]) -> list[str | Non
                 await hooks.schedule_retry(w.item_id, _backoff(attempts, exc), attempts)
         logger.warning("bulk sync of %d items failed: %s", len(bulk), exc.user_message)
         return outcomes
+    SYNC_ATTEMPTS.labels("synced").inc(len(bulk))
     ids = {e.get("uid"): int(e["id"]) for e in events}
     await db.call(_record_many, [(w, ids.get(external_id(w.workout["id"]))) for w in bulk if w.workout])
     logger.info("bulk sync of %d items done", len(bulk))

@@ -13,7 +13,9 @@ from typing import Any
 from core import notices, plans, pull, sync
 from core.conversation import SYNC_LINES
 from core.errors import IntervalsAuthError, IntervalsError
+from core.logs import athlete_var
 from core.messages import Reply
+from core.metrics import QUEUE_ITEMS
 from storage import db
 from storage.models import Athlete, SyncQueue
 
@@ -44,6 +46,30 @@ def _depth() -> dict[str, int]:
     return counts
 
 
+# The design's alert thresholds, logged by the worker itself for operators without Prometheus.
+ALERT_FAILURE_RATE = 0.20
+ALERT_QUEUE_ITEMS = 1000
+ALERT_MIN_ATTEMPTS = 5
+
+
+def _alerts(counts: dict[str, int], depth: dict[str, int]) -> None:
+    attempts = counts.get("synced", 0) + counts.get("pending", 0) + counts.get("failed", 0)
+    failures = attempts - counts.get("synced", 0)
+    if attempts >= ALERT_MIN_ATTEMPTS and failures == attempts:
+        logger.warning("ALERT Intervals.icu unreachable: all %d sync attempts of this pass failed", attempts)
+    elif attempts >= ALERT_MIN_ATTEMPTS and failures / attempts > ALERT_FAILURE_RATE:
+        logger.warning(
+            "ALERT sync failure rate %.0f%% (%d of %d) is above 20%%",
+            100 * failures / attempts,
+            failures,
+            attempts,
+        )
+    if sum(depth.values()) > ALERT_QUEUE_ITEMS:
+        logger.warning(
+            "ALERT sync queue holds %d open items (threshold %d)", sum(depth.values()), ALERT_QUEUE_ITEMS
+        )
+
+
 async def drain_sync_queue(ctx: Ctx) -> dict[str, int]:
     """The design's cron pass: every open item with attempts left, oldest first, 50 at a time."""
     counts = await sync.drain(ctx["pool"])
@@ -52,12 +78,16 @@ async def drain_sync_queue(ctx: Ctx) -> dict[str, int]:
         if notice is not None:
             await ctx["notify"](*notice)
     depth = await db.call(_depth)
+    for status in ("PENDING", "FAILED"):
+        QUEUE_ITEMS.labels(status).set(depth.get(status, 0))
+    _alerts(counts, depth)
     logger.info("sync pass %s; queue %s", counts, depth)
     return counts
 
 
 async def generate_weekly_plan(ctx: Ctx, athlete_id: int, payload: dict[str, Any]) -> str:
     """Generate a confirmed plan and tell the athlete how it went."""
+    athlete_var.set(athlete_id)
     request = plans.PlanRequest.from_payload(athlete_id, payload)
     if ctx.get("model") is None:
         await ctx["notify"](
@@ -90,6 +120,7 @@ async def pull_everyone(ctx: Ctx) -> int:
 
 async def pull_athlete(ctx: Ctx, athlete_id: int) -> dict[str, Any]:
     """Refresh one athlete from Intervals.icu and tell them which change was kept on a clash."""
+    athlete_var.set(athlete_id)
     try:
         result = await pull.pull(ctx["pool"], athlete_id)
     except IntervalsAuthError:

@@ -13,6 +13,7 @@ from arq import cron, func
 from arq.connections import RedisSettings
 
 from bot.notifier import Notifier
+from bot.ops import serve
 from core import sync
 from core.config import Settings, load_settings
 from core.intervals import IntervalsPool
@@ -28,7 +29,7 @@ logger = logging.getLogger(__name__)
 async def startup(ctx: dict[str, Any]) -> None:
     """Open the database, the Intervals.icu pool, the model and the notifier."""
     settings: Settings = ctx.get("settings") or load_settings()
-    setup_logging(settings.log_level)
+    setup_logging(settings.log_level, settings.log_format)
     open_storage(settings)
     ctx["settings"] = settings
     ctx["pool"] = IntervalsPool(
@@ -46,6 +47,9 @@ async def startup(ctx: dict[str, Any]) -> None:
     await notifier.start()
     ctx["notifier"], ctx["notify"] = notifier, notifier.notify
     sync.hooks.schedule_retry = retry_scheduler(ctx["redis"])
+    ctx["ops"] = (
+        await serve(settings.metrics_port, ctx["redis"]) if settings.metrics_port is not None else None
+    )
     logger.info("worker started")
 
 
@@ -56,6 +60,8 @@ async def shutdown(ctx: dict[str, Any]) -> None:
     if ctx.get("model") is not None:
         await ctx["model"].aclose()
     await ctx["notifier"].aclose()
+    if ctx.get("ops") is not None:
+        await ctx["ops"].cleanup()
 
 
 class WorkerSettings:

@@ -30,6 +30,7 @@ from core.errors import (
 from core.fields import Input, describe
 from core.intervals import IntervalsPool
 from core.messages import Button
+from core.metrics import TOOL_CALLS
 
 logger = logging.getLogger(__name__)
 
@@ -129,12 +130,14 @@ class Tool(Generic[A]):
         except Exception:
             logger.exception("tool %s crashed for athlete %s", self.name, ctx.athlete_id)
             outcome, result = "crash", _error("internal_error", "The tool failed unexpectedly.")
+        duration_ms = round((time.monotonic() - started) * 1000, 1)
+        TOOL_CALLS.labels(self.name, outcome).inc()
         logger.info(
-            "tool %s athlete=%s outcome=%s duration_ms=%.0f",
+            "tool %s outcome=%s duration_ms=%s",
             self.name,
-            ctx.athlete_id,
             outcome,
-            (time.monotonic() - started) * 1000,
+            duration_ms,
+            extra={"tool": self.name, "outcome": outcome, "duration_ms": duration_ms},
         )
         return result
 
