@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import sys
 from collections.abc import Callable, Sequence
@@ -114,6 +115,11 @@ def _serve(settings: Settings, adapter: str) -> int:
             # Several instances of this bot may run: keep each athlete's turns in order across them.
             locker=redis_turns(queue) if queue is not None else None,
         )
+        feed = contextlib.AsyncExitStack()
+        if queue is not None:
+            from bot.invalidation import shared_cache
+
+            await feed.enter_async_context(shared_cache(queue))
         ops = None
         if settings.metrics_port is not None:
             from bot.ops import serve
@@ -132,6 +138,7 @@ def _serve(settings: Settings, adapter: str) -> int:
             await runtime.aclose()
             if ops is not None:
                 await ops.cleanup()
+            await feed.aclose()
             if queue is not None:
                 await queue.aclose()
 

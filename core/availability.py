@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from core import cache
 from core.clock import DAY_NAMES
 from core.errors import ValidationError
 from core.feedback import Feedback
@@ -43,7 +44,11 @@ def describe(day: dict[str, Any]) -> tuple[list[str], list[str], list[str]]:
 
 
 def read_week(athlete_id: int) -> list[dict[str, Any]]:
-    """All seven days, Sunday first, defaults filled in."""
+    """All seven days, Sunday first, defaults filled in (cached; sync, call through db.call)."""
+    return cache.get("availability", athlete_id, lambda: _load_week(athlete_id))
+
+
+def _load_week(athlete_id: int) -> list[dict[str, Any]]:
     rows = {
         r.day_of_week: r
         for r in TrainingAvailability.select().where(TrainingAvailability.athlete == athlete_id)
@@ -80,5 +85,6 @@ async def update_availability(athlete_id: int, changes: Any) -> Feedback:
     """Change one weekday's availability (design: update_training_availability)."""
     parsed = parse(AvailabilityChanges, changes)
     day = await db.call(_write, athlete_id, parsed)
+    cache.invalidate("availability", athlete_id)
     logger.info("availability of athlete %s updated for %s", athlete_id, day["day_name"])
     return Feedback(True, f"Availability for {day['day_name']} updated.", data=day)

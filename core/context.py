@@ -12,13 +12,8 @@ import datetime as dt
 
 from core.availability import describe, read_week
 from core.clock import DAY_NAMES, day_of_week
-from storage.models import (
-    Activity,
-    Athlete,
-    PlannedWorkout,
-    WeeklyTrainingPlan,
-    Wellness,
-)
+from core.plans import current as current_plan
+from storage.models import Activity, Athlete, PlannedWorkout, Wellness
 
 WINDOW_DAYS = 14
 RECENT_DAYS = 7
@@ -143,19 +138,14 @@ def _availability(athlete: Athlete) -> list[str]:
 
 
 def _plan(athlete: Athlete) -> list[str]:
-    plan = (
-        WeeklyTrainingPlan.select()
-        .where((WeeklyTrainingPlan.athlete == athlete.id) & (WeeklyTrainingPlan.status == "ACTIVE"))
-        .order_by(WeeklyTrainingPlan.generated_at.desc())
-        .first()
-    )
+    plan = current_plan(athlete.id)
     if plan is None:
         return ["## Current Training Plan", "No active plan."]
     return [
         "## Current Training Plan",
-        f"Active plan for {plan.week_start} to {plan.week_end} ({plan.focus}):",
-        f"- Total TSS: {plan.total_tss} | Workouts: {plan.workout_count}",
-        f"- Focus: {quote(plan.summary, 200)}",
+        f"Active plan for {plan['week_start']} to {plan['week_end']}:",
+        f"- Total TSS: {plan['total_tss']} | Workouts: {plan['workout_count']}",
+        f"- Focus: {quote(plan['summary'], 200)}",
     ]
 
 

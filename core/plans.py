@@ -13,7 +13,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from core import sync
+from core import cache, sync
 from core.availability import describe as describe_day
 from core.availability import read_week
 from core.clock import DAY_NAMES, day_of_week, today_in
@@ -305,6 +305,7 @@ async def generate(model: Model, pool: IntervalsPool, request: PlanRequest) -> t
         )
     summary = str(raw.get("summary") or "")[:500] if isinstance(raw, dict) else ""
     items = await db.call(_save, request, drafts, summary, version)
+    cache.invalidate("plan", request.athlete_id)
     statuses = await sync.push_batch(pool, items)
     status = sync.overall(statuses)
     PLAN_GENERATIONS.labels("repaired" if problems else "generated").inc()
@@ -314,7 +315,12 @@ async def generate(model: Model, pool: IntervalsPool, request: PlanRequest) -> t
     return describe(request, drafts, summary), status
 
 
-def _current(athlete_id: int) -> dict[str, Any] | None:
+def current(athlete_id: int) -> dict[str, Any] | None:
+    """The active plan in the design's shape, or None (cached; sync, call through db.call)."""
+    return cache.get("plan", athlete_id, lambda: _load_current(athlete_id))
+
+
+def _load_current(athlete_id: int) -> dict[str, Any] | None:
     plan = (
         WeeklyTrainingPlan.select()
         .where((WeeklyTrainingPlan.athlete == athlete_id) & (WeeklyTrainingPlan.status == "ACTIVE"))
@@ -340,4 +346,4 @@ def _current(athlete_id: int) -> dict[str, Any] | None:
 
 async def current_plan(athlete_id: int) -> dict[str, Any] | None:
     """The active plan in the design's shape, or None."""
-    return await db.call(_current, athlete_id)
+    return await db.call(current, athlete_id)

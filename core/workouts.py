@@ -56,7 +56,7 @@ def _writable(athlete_id: int, workout_id: Any) -> PlannedWorkout:
 
 
 def availability_map(athlete_id: int) -> dict[int, dict[str, Any]]:
-    """The athlete's availability rows keyed by weekday (0 = Sunday)."""
+    """The weekdays (0 = Sunday) the athlete has set, with their flags; unset days are absent."""
     rows = TrainingAvailability.select().where(TrainingAvailability.athlete == athlete_id)
     return {r.day_of_week: r.__data__ for r in rows}
 

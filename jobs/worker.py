@@ -6,12 +6,14 @@ claimed in the database, and periodic jobs have fixed ids so each runs once.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from typing import Any
 
 from arq import cron, func
 from arq.connections import RedisSettings
 
+from bot.invalidation import shared_cache
 from bot.notifier import Notifier
 from bot.ops import serve
 from core import sync
@@ -47,6 +49,8 @@ async def startup(ctx: dict[str, Any]) -> None:
     await notifier.start()
     ctx["notifier"], ctx["notify"] = notifier, notifier.notify
     sync.hooks.schedule_retry = retry_scheduler(ctx["redis"])
+    ctx["feed"] = contextlib.AsyncExitStack()
+    await ctx["feed"].enter_async_context(shared_cache(ctx["redis"]))
     ctx["ops"] = (
         await serve(settings.metrics_port, ctx["redis"]) if settings.metrics_port is not None else None
     )
@@ -56,6 +60,7 @@ async def startup(ctx: dict[str, Any]) -> None:
 async def shutdown(ctx: dict[str, Any]) -> None:
     """Close what startup opened."""
     sync.hooks.schedule_retry = None
+    await ctx["feed"].aclose()
     await ctx["pool"].aclose()
     if ctx.get("model") is not None:
         await ctx["model"].aclose()

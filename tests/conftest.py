@@ -11,6 +11,7 @@ import pytest
 from cryptography.fernet import Fernet
 from peewee import Database
 
+from core import cache
 from core.intervals import IntervalsPool
 from storage.crypto import Cipher
 from storage.db import database, open_database
@@ -46,6 +47,7 @@ def open_test_database(backend: str, tmp_path: Path, *, migrated: bool = True) -
         db = open_database(f"sqlite:///{tmp_path / 'coach.db'}", Cipher(ENCRYPTION_KEY))
     if migrated:
         migrate(db)
+    cache.clear()  # athlete ids repeat in every fresh database
     return db
 
 
