@@ -195,6 +195,30 @@ def cmd_rotate_key(settings: Settings, _: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_copy_db(settings: Settings, args: argparse.Namespace) -> int:
+    """Copy all data from DATABASE_URL into an empty database at TARGET_URL (e.g. SQLite to PostgreSQL)."""
+    from storage.copy import TargetNotEmpty, copy_database
+    from storage.db import connect, dispose
+
+    source, target = connect(settings.database_url), connect(args.target)
+    try:
+        counts = copy_database(source, target)
+    except TargetNotEmpty as exc:
+        print(f"coach: {exc}; copy into a new, empty database.", file=sys.stderr)
+        return 1
+    finally:
+        dispose(source)
+        dispose(target)
+    for table, rows in counts.items():
+        print(f"{table}: {rows} row(s)")
+    print("Copied. Point DATABASE_URL at the target and keep the same ENCRYPTION_KEY.")
+    return 0
+
+
+def _copy_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("target", help="the new database, e.g. postgresql://coach:secret@db:5432/coach")
+
+
 def _chat_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--as", dest="name", help="who you are (default: your login name)")
 
@@ -210,6 +234,7 @@ COMMANDS: dict[str, Command] = {
     "telegram": ("Run the Telegram bot", cmd_telegram, None),
     "slack": ("Run the Slack bot", cmd_slack, None),
     "worker": ("Run the background worker (arq)", cmd_worker, _worker_args),
+    "copy-db": ("Copy all data into a new database (SQLite to PostgreSQL)", cmd_copy_db, _copy_args),
     "rotate-key": ("Re-encrypt stored secrets with the first key in ENCRYPTION_KEY", cmd_rotate_key, None),
 }
 

@@ -77,6 +77,15 @@ def transaction() -> Any:
     return database.atomic()
 
 
+def dispose(db: Database) -> None:
+    """Close every connection of ``db``, pooled ones included."""
+    close_all = getattr(db, "close_all", None)
+    if close_all is not None:
+        close_all()
+    elif not db.is_closed():
+        db.close()
+
+
 def is_postgres() -> bool:
     """Whether the bound database is PostgreSQL (row locks, SKIP LOCKED)."""
     return isinstance(database.obj, PooledPostgresqlDatabase)

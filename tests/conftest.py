@@ -14,7 +14,7 @@ from peewee import Database
 from core import cache
 from core.intervals import IntervalsPool
 from storage.crypto import Cipher
-from storage.db import database, open_database
+from storage.db import database, dispose, open_database
 from storage.migrate import migrate
 from tests.fakes.gemini import FakeGemini
 from tests.fakes.intervals import FakeIntervals
@@ -53,11 +53,7 @@ def open_test_database(backend: str, tmp_path: Path, *, migrated: bool = True) -
 
 def close_test_database(db: Database) -> None:
     """Return every pooled connection."""
-    close_all = getattr(db, "close_all", None)
-    if close_all:
-        close_all()
-    elif not db.is_closed():
-        db.close()
+    dispose(db)
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
