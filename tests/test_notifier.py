@@ -13,25 +13,34 @@ from tests.fakes.slack import FakeSlack
 from tests.fakes.telegram import FakeTelegram
 
 
-async def test_notice_with_a_button_reaches_telegram_and_slack(
-    db: Database, fake_telegram: FakeTelegram, fake_slack: FakeSlack, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    athlete = Athlete.create(name="Ann")
-    ChatIdentity.create(athlete=athlete, platform="telegram", platform_user_id="9", chat_id="9")
-    ChatIdentity.create(athlete=athlete, platform="slack", platform_user_id="U9", chat_id="D9")
-    loner = Athlete.create(name="Ben")
+@pytest.fixture
+async def notifier(fake_telegram: FakeTelegram, fake_slack: FakeSlack, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    """The real notifier, with both platforms pointed at their fakes."""
     monkeypatch.setenv("TELEGRAM_BOT_TOKEN", fake_telegram.token)
     monkeypatch.setenv("TELEGRAM_API_BASE_URL", fake_telegram.url)
     monkeypatch.setenv("SLACK_BOT_TOKEN", fake_slack.token)
     monkeypatch.setenv("SLACK_API_URL", fake_slack.url)
-    notifier = Notifier(load_settings())
-    await notifier.start()
-    try:
-        notice = Reply("Sync failed for 'Tempo'.", buttons=(Button("Retry now", "a:abcdefghij:yes"),))
-        assert await notifier.notify(athlete.id, notice) == 2
-        assert await notifier.notify(loner.id, notice) == 0
-    finally:
-        await notifier.aclose()
+    n = Notifier(load_settings())
+    await n.start()
+    yield n
+    await n.aclose()
+
+
+def athlete_on_both() -> Athlete:
+    athlete = Athlete.create(name="Ann")
+    ChatIdentity.create(athlete=athlete, platform="telegram", platform_user_id="9", chat_id="9")
+    ChatIdentity.create(athlete=athlete, platform="slack", platform_user_id="U9", chat_id="D9")
+    return athlete
+
+
+async def test_notice_with_a_button_reaches_telegram_and_slack(
+    db: Database, fake_telegram: FakeTelegram, fake_slack: FakeSlack, notifier: Notifier
+) -> None:
+    athlete = athlete_on_both()
+    loner = Athlete.create(name="Ben")
+    notice = Reply("Sync failed for 'Tempo'.", buttons=(Button("Retry now", "a:abcdefghij:yes"),))
+    assert await notifier.notify(athlete.id, notice) == 2
+    assert await notifier.notify(loner.id, notice) == 0
 
     [telegram] = fake_telegram.sent(9)
     assert telegram["raw_text"] == "Sync failed for 'Tempo'."
@@ -42,20 +51,9 @@ async def test_notice_with_a_button_reaches_telegram_and_slack(
 
 
 async def test_one_platform_down_does_not_stop_the_other(
-    db: Database, fake_telegram: FakeTelegram, fake_slack: FakeSlack, monkeypatch: pytest.MonkeyPatch
+    db: Database, fake_telegram: FakeTelegram, fake_slack: FakeSlack, notifier: Notifier
 ) -> None:
-    athlete = Athlete.create(name="Ann")
-    ChatIdentity.create(athlete=athlete, platform="telegram", platform_user_id="9", chat_id="9")
-    ChatIdentity.create(athlete=athlete, platform="slack", platform_user_id="U9", chat_id="D9")
-    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", fake_telegram.token)
-    monkeypatch.setenv("TELEGRAM_API_BASE_URL", fake_telegram.url)
-    monkeypatch.setenv("SLACK_BOT_TOKEN", fake_slack.token)
-    monkeypatch.setenv("SLACK_API_URL", fake_slack.url)
+    athlete = athlete_on_both()
     fake_slack.fail_next("chat.postMessage", error="internal_error", status=500)
-    notifier = Notifier(load_settings())
-    await notifier.start()
-    try:
-        assert await notifier.notify(athlete.id, Reply("Plan ready.")) == 1
-    finally:
-        await notifier.aclose()
+    assert await notifier.notify(athlete.id, Reply("Plan ready.")) == 1
     assert [m["raw_text"] for m in fake_telegram.sent(9)] == ["Plan ready."]
