@@ -186,11 +186,72 @@ def _claim(item_id: str) -> _Work | None:
 
 
 def _claim_many(item_ids: list[str]) -> list[_Work]:
-    """Claim several items in one transaction; those another worker holds are skipped."""
+    """Claim several items in one transaction and a handful of queries; held ones are skipped.
+
+    Open upserts of one workout become one work (the row is sent as it is now).
+    """
     with db.transaction():
         now = utcnow()
-        works = [_claim_one(i, now) for i in item_ids]
-    return [w for w in works if w is not None]
+        items = list(_claimable(SyncQueue.select().where(SyncQueue.id.in_(item_ids) & _is_open()), now))
+        if not items:
+            return []
+        athletes = {
+            a.id: a
+            for a in Athlete.select().where(Athlete.id.in_({i.athlete_id for i in items}))
+            if a.connected
+        }
+        items = [i for i in items if i.athlete_id in athletes]
+        entity_ids = {i.entity_id for i in items if i.operation in UPSERTS}
+        rows = (
+            {r.id: r for r in PlannedWorkout.select().where(PlannedWorkout.id.in_(entity_ids))}
+            if entity_ids
+            else {}
+        )
+        siblings: dict[str, list[SyncQueue]] = {}
+        if entity_ids:
+            others = SyncQueue.select().where(
+                SyncQueue.entity_id.in_(entity_ids)
+                & SyncQueue.operation.in_(UPSERTS)
+                & _is_open()
+                & SyncQueue.id.not_in([i.id for i in items])
+            )
+            for other in _claimable(others, now):
+                siblings.setdefault(other.entity_id, []).append(other)
+        works: list[_Work] = []
+        seen: set[str] = set()
+        for item in sorted(items, key=lambda i: i.created_at):
+            if item.operation in UPSERTS:
+                if item.entity_id in seen:
+                    continue  # folded into the workout's first item
+                seen.add(item.entity_id)
+                group = [i for i in items if i.entity_id == item.entity_id and i.operation in UPSERTS]
+                group += siblings.get(item.entity_id, [])
+            else:
+                group = [item]
+            row = rows.get(item.entity_id) if item.operation in UPSERTS else None
+            athlete = athletes[item.athlete_id]
+            works.append(
+                _Work(
+                    item_id=str(item.id),
+                    operation=item.operation,
+                    payload=json.loads(item.payload),
+                    remote_athlete=athlete.intervals_athlete_id,
+                    api_key=athlete.intervals_api_key,
+                    workout=workout_dict(row) if row else None,
+                    remote_event_id=row.remote_event_id if row else None,
+                    uncertain=any(i.uncertain for i in group),
+                    covered=[str(i.id) for i in group],
+                )
+            )
+        claimed = [c for w in works for c in w.covered]
+        SyncQueue.update(claimed_by=WORKER_ID, claim_expires_at=now + CLAIM_TTL).where(
+            SyncQueue.id.in_(claimed)
+        ).execute()
+        return works
+
+
+def _is_open() -> Any:
+    return SyncQueue.status.in_(OPEN_STATUSES) & (SyncQueue.attempts < MAX_ATTEMPTS)
 
 
 def _open_items_by_id(item_id: str) -> Any:
@@ -235,51 +296,58 @@ async def _upsert(client: IntervalsClient, work: _Work) -> int | None:
 
 
 def _record_success(work: _Work, remote_id: int | None) -> None:
-    with db.transaction():
-        _settle(work, remote_id)
+    _record_many([(work, remote_id)])
 
 
 def _record_many(results: list[tuple[_Work, int | None]]) -> None:
+    """Settle many successful upserts in one transaction and a few statements."""
     with db.transaction():
+        now = utcnow()
+        covered = [c for work, _ in results for c in work.covered]
+        SyncQueue.update(
+            status="COMPLETED",
+            completed_at=now,
+            error=None,
+            attempts=SyncQueue.attempts + 1,
+            last_attempt=now,
+            updated_at=now,
+            claimed_by=None,
+            claim_expires_at=None,
+        ).where(SyncQueue.id.in_(covered)).execute()
+        ids = [work.workout["id"] for work, _ in results if work.workout]
+        existing = {r.id for r in PlannedWorkout.select(PlannedWorkout.id).where(PlannedWorkout.id.in_(ids))}
+        still_open = {
+            i.entity_id
+            for i in SyncQueue.select(SyncQueue.entity_id).where(SyncQueue.entity_id.in_(ids) & _is_open())
+        }
         for work, remote_id in results:
-            _settle(work, remote_id)
+            if not work.workout:
+                continue
+            if work.workout["id"] not in existing:
+                _settle_orphan(work, remote_id)
+                continue
+            fields: dict[str, Any] = {"remote_event_id": remote_id}
+            if work.workout["id"] not in still_open:
+                fields.update(
+                    sync_status="SYNCED", last_synced_at=now, sync_error=None, modified_locally=False
+                )
+            PlannedWorkout.update(**fields).where(PlannedWorkout.id == work.workout["id"]).execute()
 
 
-def _settle(work: _Work, remote_id: int | None) -> None:
-    """Mark a work done and its workout synced (inside a transaction)."""
-    now = utcnow()
-    SyncQueue.update(
-        status="COMPLETED",
-        completed_at=now,
-        error=None,
-        attempts=SyncQueue.attempts + 1,
-        last_attempt=now,
-        updated_at=now,
-        claimed_by=None,
-        claim_expires_at=None,
-    ).where(SyncQueue.id.in_(work.covered)).execute()
-    if work.operation == "delete" or work.workout is None:
+def _settle_orphan(work: _Work, remote_id: int | None) -> None:
+    """The workout was deleted while we were creating it: queue the remote delete, no ghost stays."""
+    if remote_id is None or work.workout is None:
         return
-    row = PlannedWorkout.get_or_none(PlannedWorkout.id == work.workout["id"])
-    if row is None:
-        # Deleted while we were creating it: queue the remote delete so no ghost stays.
-        if remote_id is not None:
-            enqueue(
-                int(SyncQueue.get_by_id(work.item_id).athlete_id),
-                work.workout["id"],
-                "delete",
-                {
-                    "remote_event_id": remote_id,
-                    "external_id": external_id(work.workout["id"]),
-                    "date": work.workout["date"],
-                },
-            )
-        return
-    row.remote_event_id = remote_id
-    if not open_items(row.id).exists():
-        row.sync_status, row.last_synced_at, row.sync_error = "SYNCED", now, None
-        row.modified_locally = False
-    row.save()
+    enqueue(
+        int(SyncQueue.get_by_id(work.item_id).athlete_id),
+        work.workout["id"],
+        "delete",
+        {
+            "remote_event_id": remote_id,
+            "external_id": external_id(work.workout["id"]),
+            "date": work.workout["date"],
+        },
+    )
 
 
 def _record_failure(work: _Work, error: IntervalsError) -> tuple[str, int]:

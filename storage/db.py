@@ -92,6 +92,11 @@ def is_postgres() -> bool:
 
 
 def _in_connection(fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+    if isinstance(database.obj, SqliteDatabase):
+        # Worker threads are reused; so is their SQLite connection (opening one costs
+        # more than most queries). PostgreSQL connections go back to the pool instead.
+        database.connect(reuse_if_open=True)
+        return fn(*args, **kwargs)
     with database.connection_context():
         return fn(*args, **kwargs)
 
