@@ -68,9 +68,9 @@ async def _main(args: argparse.Namespace, tmp: Path) -> list[Section]:
             drain_items=args.drain_items,
         )
         for name in chosen:
-            print(f"running {name}...", file=sys.stderr, flush=True)
+            print(f"running {name}...", end=" ", file=sys.stderr, flush=True)
             section = await BENCHMARKS[name](env)
-            print(text([section], section.seconds).rsplit("\n", 2)[0], file=sys.stderr, flush=True)
+            print(f"{section.seconds:.0f} s", file=sys.stderr, flush=True)
             sections.append(section)
     return sections
 

@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import math
 import operator
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from cryptography.fernet import Fernet
 from peewee import Database
 
+from core import cache
+from storage import db as storage_db
 from storage.crypto import Cipher
-from storage.db import database, open_database
+from storage.db import database, dispose, open_database
 from storage.migrate import migrate
 from tests.fakes.intervals import FakeIntervals
 
@@ -123,25 +127,27 @@ def _reset_postgres(db: Database) -> None:
 
 
 @contextmanager
-def bench_database(env: BenchEnv, backend: str, name: str) -> Iterator[Database]:
-    """A fresh, migrated database bound to the models: a SQLite file in tmp, or the emptied PostgreSQL."""
+def bench_database(env: BenchEnv, backend: str, name: str, *, keep: bool = False) -> Iterator[Database]:
+    """A fresh, migrated database bound to the models: a SQLite file in tmp, or the emptied PostgreSQL.
+
+    ``keep``: reopen the SQLite file ``name`` as it is (to read what a child process left there).
+    """
     if backend == "postgres":
         assert env.postgres_url is not None
         db = open_database(env.postgres_url, Cipher(ENCRYPTION_KEY))
         _reset_postgres(db)
     else:
         path = env.tmp / f"{name}.db"
-        path.unlink(missing_ok=True)
+        if not keep:
+            path.unlink(missing_ok=True)
         db = open_database(f"sqlite:///{path}", Cipher(ENCRYPTION_KEY))
     migrate(db)
+    cache.clear()  # athlete ids repeat in every fresh database
     try:
         yield db
     finally:
-        close_all = getattr(db, "close_all", None)
-        if close_all:
-            close_all()
-        elif not db.is_closed():
-            db.close()
+        dispose(db)
+        cache.clear()
         database.initialize(None)
 
 
@@ -155,3 +161,38 @@ class Stopwatch:
     def elapsed(self) -> float:
         """Seconds since start."""
         return time.perf_counter() - self.started
+
+
+@dataclass
+class DbCalls:
+    """Totals for one function run through ``db.call``."""
+
+    name: str
+    calls: int = 0
+    wall: float = 0.0  # seconds in the worker thread, connection setup and lock waits included
+    cpu: float = 0.0  # thread CPU seconds: waits for locks and I/O excluded
+
+
+@contextmanager
+def db_calls() -> Iterator[dict[str, DbCalls]]:
+    """While open, time every function core runs through ``storage.db.call``, by function name."""
+    seen: dict[str, DbCalls] = {}
+    guard = threading.Lock()
+    original = storage_db._in_connection  # measurement only; restored below
+
+    def timed(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        wall, cpu = time.perf_counter(), time.thread_time()
+        try:
+            return original(fn, *args, **kwargs)
+        finally:
+            wall, cpu = time.perf_counter() - wall, time.thread_time() - cpu
+            name = getattr(fn, "__name__", repr(fn))
+            with guard:
+                entry = seen.setdefault(name, DbCalls(name))
+                entry.calls, entry.wall, entry.cpu = entry.calls + 1, entry.wall + wall, entry.cpu + cpu
+
+    storage_db._in_connection = timed
+    try:
+        yield seen
+    finally:
+        storage_db._in_connection = original

@@ -14,20 +14,22 @@ METHOD = """\
 Every figure comes from one run of `scripts/bench`, which starts a throwaway PostgreSQL
 cluster and Redis server on loopback (as `scripts/test` does) and runs `python -m bench`.
 Nothing reaches the internet: Intervals.icu, Gemini and Telegram are the test suite's fake
-servers (`tests/fakes/`), which run in threads of the benchmark process. Turn overhead uses an
-in-process model that answers at once (no HTTP), so the time measured is core's own:
-identifying the athlete, the per-athlete lock, building the system instruction from the
-database, loading and saving history, running tools and syncing; it is the wall time of
-`await coach.handle(...)`, p50 and p99 over the timed turns after a warm-up. The athlete has
-five years of history (1,800 activities, 1,800 wellness rows, 730 planned workouts, 105 plans).
-The system instruction is counted with the fake Gemini's tokenizer
-(`tests.fakes.gemini.count_tokens`, about 4 characters a token). Round trips are the number of
-`generate()` calls the scripted model received. The drain benchmark queues its items straight
-into the database (workout rows plus `sync.enqueue`, in one transaction per athlete), then times
-`sync.drain(pool)` against the fake Intervals.icu with 50 ms added to every response, on a SQLite
-file; idle pacer time is the sum of the gaps between request starts beyond the pacer's interval.
-Peak memory is each child process's maximum resident set size as the kernel reports it when the
-child is reaped (`os.wait4`), one child at a time."""
+servers (`tests/fakes/`), running in threads of the benchmark process (so their CPU time shares
+the machine with what is measured). The athlete has five years of history: 1,800 activities,
+1,800 wellness rows, 730 planned workouts (10 in the next 14 days), 105 plans, availability with
+notes. Turn overhead uses an in-process model that answers at once (no HTTP), so what is timed
+is core's own work: identifying the athlete, the per-athlete lock, building the system
+instruction from the database, loading and saving history, running the tool and syncing; it is
+the wall time of `await coach.handle(...)`, p50 and p99 (nearest rank) over the timed turns after
+a warm-up, with every `db.call` timed alongside to show where the time goes. The system
+instruction is counted with the fake Gemini's tokenizer (`tests.fakes.gemini.count_tokens`).
+Round trips are the `generate()` calls the scripted model received in one real turn. The drain
+benchmark queues its items straight into the database (workout rows plus `sync.enqueue`, one
+transaction per athlete), then times `sync.drain(pool)` against the fake Intervals.icu with
+50 ms added to every response, timing each HTTP request the pool sends and the CPU time of each
+database function. Peak memory is each process's maximum resident set size as the kernel reports
+it when the process is reaped (`os.wait4`), measured in a small helper that starts it, one
+process at a time."""
 
 
 def _cpu_model() -> str:

@@ -13,13 +13,14 @@ import itertools
 import time
 from collections.abc import Callable
 
-from bench.common import BenchEnv, Section, Stopwatch, Target, bench_database, percentile
+from bench.common import BenchEnv, Section, Stopwatch, Target, bench_database, db_calls, percentile
 from bench.model import ScriptedModel, answer, calls_turn, tools_then_answer
 from bench.seed import Seeded, seed_athlete
 from core.conversation import Coach
 from core.intervals import IntervalsPool
 from core.llm import ModelTurn
 from core.messages import Incoming, Reply
+from storage import db
 
 TARGET_P99 = Target("<=", 20, "ms")
 NO_PACING = 10_000.0  # requests/s: the pacer never waits, so only core's own time is measured
@@ -61,11 +62,32 @@ async def _case(
     check: Callable[[Reply], bool],
 ) -> None:
     await _time_turns(coach, seeded, text, env.warmup, check)
-    samples, bad = await _time_turns(coach, seeded, text, env.turns, check)
+    with db_calls() as calls:
+        samples, bad = await _time_turns(coach, seeded, text, env.turns, check)
     section.add(f"{label}: p50", percentile(samples, 50), "ms")
     section.add(f"{label}: p99", percentile(samples, 99), "ms", TARGET_P99)
+    per_turn = sorted(calls.values(), key=lambda c: -c.wall)
+    inside = sum(c.wall for c in per_turn) * 1000 / env.turns
+    top = ", ".join(f"`{c.name}` {c.wall * 1000 / env.turns:.1f}" for c in per_turn[:4])
+    section.notes.append(
+        f"{label}: {sum(c.calls for c in per_turn) / env.turns:.0f} `db.call`s a turn, "
+        f"{inside:.1f} ms of the {sum(samples) / len(samples):.1f} ms mean inside them (most: {top} ms)."
+    )
     if bad:
         section.notes.append(f"{label}: {bad} of {env.turns} replies were not as expected.")
+
+
+def _nothing() -> None:
+    """The lightest database function: what ``db.call`` itself costs."""
+
+
+async def _call_cost(env: BenchEnv, section: Section, name: str) -> None:
+    samples = []
+    for _ in range(env.warmup + env.turns):
+        started = time.perf_counter()
+        await db.call(_nothing)
+        samples.append((time.perf_counter() - started) * 1000)
+    section.add(f"`db.call` of an empty function, {name}: p50", percentile(samples[env.warmup :], 50), "ms")
 
 
 async def run(env: BenchEnv) -> Section:
@@ -99,6 +121,7 @@ async def run(env: BenchEnv) -> Section:
                     "Make Tuesday's ride a bit shorter.",
                     lambda r: r.sync_status == "synced",
                 )
+                await _call_cost(env, section, name)
             finally:
                 await pool.aclose()
     section.notes.append(

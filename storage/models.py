@@ -189,6 +189,7 @@ class SyncQueue(BaseModel):
         indexes = (
             (("athlete", "status"), False),
             (("status", "created_at"), False),
+            (("entity_id", "status"), False),
         )
 
 

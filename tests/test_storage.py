@@ -30,8 +30,18 @@ def test_migrating_an_old_database_keeps_its_rows(backend: str, tmp_path: Path) 
                     f"{remote if remote else 'NULL'}, '2025-01-01 00:00:00', '2025-01-01 00:00:00')"
                 )
 
-        assert pending(db) == ["0002_sync_queue", "0003_pending_actions", "0004_jobs"]
-        assert migrate(db) == ["0002_sync_queue", "0003_pending_actions", "0004_jobs"]
+        assert pending(db) == [
+            "0002_sync_queue",
+            "0003_pending_actions",
+            "0004_jobs",
+            "0005_sync_queue_entity_index",
+        ]
+        assert migrate(db) == [
+            "0002_sync_queue",
+            "0003_pending_actions",
+            "0004_jobs",
+            "0005_sync_queue_entity_index",
+        ]
         assert migrate(db) == []
 
         with db.connection_context():
