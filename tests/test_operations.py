@@ -160,3 +160,17 @@ def test_bot_and_worker_expose_metrics_and_health_and_log_no_secrets(
         "test-key",
     ):
         assert secret not in everything, f"a secret leaked into the logs: {secret[:6]}…"
+
+
+def test_worker_logs_the_design_alerts(caplog: pytest.LogCaptureFixture) -> None:
+    from jobs.tasks import _alerts
+
+    with caplog.at_level("WARNING", logger="jobs.tasks"):
+        _alerts({"synced": 10}, {"PENDING": 3})
+        assert caplog.records == []
+        _alerts({"synced": 7, "pending": 3}, {"PENDING": 3})
+        _alerts({"pending": 6}, {"PENDING": 1200})
+    messages = [r.getMessage() for r in caplog.records]
+    assert any("ALERT sync failure rate 30%" in m for m in messages)
+    assert any("ALERT Intervals.icu unreachable" in m for m in messages)
+    assert any("ALERT sync queue holds 1200 open items" in m for m in messages)
