@@ -70,13 +70,14 @@ def enqueue(athlete_id: int, workout_id: str, operation: str, payload: dict[str,
     return str(item.id)
 
 
+def _is_open() -> Any:
+    """Open and with attempts left."""
+    return SyncQueue.status.in_(OPEN_STATUSES) & (SyncQueue.attempts < MAX_ATTEMPTS)
+
+
 def open_items(workout_id: str) -> Any:
     """Open queue items of a workout that still have attempts left."""
-    return SyncQueue.select().where(
-        (SyncQueue.entity_id == workout_id)
-        & SyncQueue.status.in_(OPEN_STATUSES)
-        & (SyncQueue.attempts < MAX_ATTEMPTS)
-    )
+    return SyncQueue.select().where((SyncQueue.entity_id == workout_id) & _is_open())
 
 
 def enqueue_delete(athlete_id: int, workout: PlannedWorkout) -> str | None:
@@ -146,43 +147,10 @@ def _claimable(query: Any, now: dt.datetime) -> Any:
     return query
 
 
-def _claim_one(item_id: str, now: dt.datetime) -> _Work | None:
-    item = _claimable(_open_items_by_id(item_id), now).first()
-    if item is None:
-        return None
-    athlete = Athlete.get_by_id(item.athlete_id)
-    if not athlete.connected:
-        return None
-    row = PlannedWorkout.get_or_none(
-        (PlannedWorkout.id == item.entity_id) & (PlannedWorkout.athlete == athlete.id)
-    )
-    claimed = [item]
-    if item.operation in UPSERTS:
-        others = open_items(item.entity_id).where(
-            SyncQueue.operation.in_(UPSERTS) & (SyncQueue.id != item.id)
-        )
-        claimed += list(_claimable(others, now))
-    ids = [str(i.id) for i in claimed]
-    SyncQueue.update(claimed_by=WORKER_ID, claim_expires_at=now + CLAIM_TTL).where(
-        SyncQueue.id.in_(ids)
-    ).execute()
-    return _Work(
-        item_id=str(item.id),
-        operation=item.operation,
-        payload=json.loads(item.payload),
-        remote_athlete=athlete.intervals_athlete_id,
-        api_key=athlete.intervals_api_key,
-        workout=workout_dict(row) if row else None,
-        remote_event_id=row.remote_event_id if row else None,
-        uncertain=any(i.uncertain for i in claimed),
-        covered=ids,
-    )
-
-
 def _claim(item_id: str) -> _Work | None:
     """Claim an item (and, for upserts, the workout's other open upserts) for this worker."""
-    with db.transaction():
-        return _claim_one(item_id, utcnow())
+    works = _claim_many([item_id])
+    return works[0] if works else None
 
 
 def _claim_many(item_ids: list[str]) -> list[_Work]:
@@ -248,16 +216,6 @@ def _claim_many(item_ids: list[str]) -> list[_Work]:
             SyncQueue.id.in_(claimed)
         ).execute()
         return works
-
-
-def _is_open() -> Any:
-    return SyncQueue.status.in_(OPEN_STATUSES) & (SyncQueue.attempts < MAX_ATTEMPTS)
-
-
-def _open_items_by_id(item_id: str) -> Any:
-    return SyncQueue.select().where(
-        (SyncQueue.id == item_id) & SyncQueue.status.in_(OPEN_STATUSES) & (SyncQueue.attempts < MAX_ATTEMPTS)
-    )
 
 
 async def _find_ours(client: IntervalsClient, ext_id: str, dates: set[dt.date]) -> list[int]:
@@ -386,6 +344,12 @@ async def push(pool: IntervalsPool, item_id: str) -> str | None:
     work = await db.call(_claim, item_id)
     if work is None:
         return None
+    return await _push_claimed(pool, work)
+
+
+async def _push_claimed(pool: IntervalsPool, work: _Work) -> str:
+    """Do the remote side of a work this worker holds, and record how it went."""
+    item_id = work.item_id
     client = pool.client(work.remote_athlete, work.api_key)
     try:
         with SYNC_SECONDS.time():
@@ -433,8 +397,7 @@ async def _push_works(pool: IntervalsPool, works: list[_Work]) -> list[str | Non
     ]
     for w in works:
         if w not in bulk:
-            await db.call(_release, w)  # push() claims again and takes its own path
-            outcomes.append(await push(pool, w.item_id))
+            outcomes.append(await _push_claimed(pool, w))
     if not bulk:
         return outcomes
     client = pool.client(bulk[0].remote_athlete, bulk[0].api_key)
@@ -497,10 +460,6 @@ async def drain(pool: IntervalsPool, *, batch: int = 50, concurrency: int = 4) -
     return counts
 
 
-def _release(work: _Work) -> None:
-    SyncQueue.update(claimed_by=None, claim_expires_at=None).where(SyncQueue.id.in_(work.covered)).execute()
-
-
 def last_error(item_id: str) -> str:
     """The last error stored on a queue item."""
     return str(SyncQueue.get_by_id(item_id).error or "unknown error")
@@ -513,19 +472,8 @@ def due(limit: int, before: dt.datetime | None = None) -> list[str]:
     """
     now = utcnow()
     query = SyncQueue.select(SyncQueue.id).where(
-        SyncQueue.status.in_(OPEN_STATUSES)
-        & (SyncQueue.attempts < MAX_ATTEMPTS)
-        & (SyncQueue.claimed_by.is_null() | (SyncQueue.claim_expires_at < now))
+        _is_open() & (SyncQueue.claimed_by.is_null() | (SyncQueue.claim_expires_at < now))
     )
     if before is not None:
         query = query.where(SyncQueue.last_attempt.is_null() | (SyncQueue.last_attempt < before))
     return [str(i.id) for i in query.order_by(SyncQueue.created_at).limit(limit)]
-
-
-async def retry_due(pool: IntervalsPool, limit: int = 50) -> dict[str, int]:
-    """The design's retry pass: oldest open items with attempts left, ``limit`` at a time."""
-    counts: dict[str, int] = {}
-    for item_id in await db.call(due, limit, utcnow()):
-        outcome = await push(pool, item_id) or "skipped"
-        counts[outcome] = counts.get(outcome, 0) + 1
-    return counts

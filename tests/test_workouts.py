@@ -83,7 +83,7 @@ async def test_outage_keeps_the_write_and_queues_it(
     assert KEY not in (stored[1] or "")
 
     # The fake is healthy again: one retry pass heals it.
-    assert await sync.retry_due(pool) == {"synced": 1}
+    assert await sync.drain(pool) == {"synced": 1}
     assert PlannedWorkout.get_by_id(row.id).sync_status == "SYNCED"
     assert len(fake_intervals.events("i1001")) == 1
 
@@ -98,8 +98,8 @@ async def test_dropped_create_response_then_retry_makes_one_event(
     assert result.sync_status == "pending"
     assert len(fake_intervals.events("i1001")) == 1  # it happened; we could not know
 
-    await sync.retry_due(pool)
-    await sync.retry_due(pool)
+    await sync.drain(pool)
+    await sync.drain(pool)
 
     events = fake_intervals.events("i1001")
     assert len(events) == 1
@@ -113,9 +113,9 @@ async def test_three_failures_mark_the_workout_failed(
     athlete = await make_athlete("dan", fake_intervals, key=KEY)
     fake_intervals.fail_next(3, "500")
     result = await workouts.create_workout(pool, athlete, ride())
-    await sync.retry_due(pool)
-    await sync.retry_due(pool)
-    assert await sync.retry_due(pool) == {}
+    await sync.drain(pool)
+    await sync.drain(pool)
+    assert await sync.drain(pool) == {}
     row = PlannedWorkout.get_by_id(result.data["id"])
     assert row.sync_status == "FAILED" and "server error" in row.sync_error
     assert SyncQueue.get().attempts == 3
@@ -130,7 +130,7 @@ async def test_revoked_key_is_a_permanent_failure(
     assert result.success and result.sync_status == "failed"
     assert "reconnect" in result.message
     assert SyncQueue.get().attempts == sync.MAX_ATTEMPTS
-    assert await sync.retry_due(pool) == {}
+    assert await sync.drain(pool) == {}
 
 
 async def test_another_athlete_cannot_touch_a_workout(
@@ -265,7 +265,7 @@ async def test_delete_while_create_pending_leaves_no_ghost(
     assert len(fake_intervals.events("i1001")) == 1
     deleted = await workouts.delete_workout(pool, athlete, wid)
     assert deleted.sync_status == "synced"
-    await sync.retry_due(pool)
+    await sync.drain(pool)
     assert fake_intervals.events("i1001") == []
     payloads = [json.loads(i.payload) for i in SyncQueue.select()]
     assert all("external_id" in p or "date" in p for p in payloads)
