@@ -14,17 +14,13 @@ from core.config import Settings, load_settings
 from core.errors import ConfigError
 from core.logs import setup_logging
 from core.runtime import open_storage
-from storage.crypto import Cipher
-from storage.db import open_database
-from storage.migrate import migrate
 
 logger = logging.getLogger("coach")
 
 
 def cmd_migrate(settings: Settings, _: argparse.Namespace) -> int:
     """Apply pending migrations and report what was done."""
-    cipher = Cipher(settings.encryption_key.get_secret_value()) if settings.encryption_key else None
-    applied = migrate(open_database(settings.database_url, cipher))
+    applied = open_storage(settings, need_secrets=False)
     print(f"Database is up to date ({len(applied)} migration(s) applied).")
     return 0
 

@@ -27,12 +27,34 @@ class Runtime:
         await self.model.aclose()
 
 
-def open_storage(settings: Settings, *, need_secrets: bool = True) -> None:
-    """Open the database and bring its schema up to date (every process does this on start)."""
+def open_storage(settings: Settings, *, need_secrets: bool = True) -> list[str]:
+    """Open the database and bring its schema up to date (every process does this on start).
+
+    Returns the migrations applied now.
+    """
     if need_secrets:
         settings.require("encryption_key")
     cipher = Cipher(settings.encryption_key.get_secret_value()) if settings.encryption_key else None
-    migrate(open_database(settings.database_url, cipher))
+    return migrate(open_database(settings.database_url, cipher))
+
+
+def make_model(settings: Settings) -> GeminiModel | None:
+    """The Gemini client, or None without GEMINI_API_KEY."""
+    if settings.gemini_api_key is None:
+        return None
+    return GeminiModel(
+        api_key=settings.gemini_api_key.get_secret_value(),
+        model=settings.gemini_model,
+        base_url=settings.gemini_base_url,
+        timeout=settings.gemini_timeout,
+    )
+
+
+def make_pool(settings: Settings) -> IntervalsPool:
+    """The process's Intervals.icu connection pool and pacer."""
+    return IntervalsPool(
+        settings.intervals_base_url, timeout=settings.intervals_timeout, rate=settings.intervals_rate
+    )
 
 
 def build(
@@ -44,15 +66,8 @@ def build(
 ) -> Runtime:
     """Wire the Gemini model and Intervals.icu pool into a Coach."""
     settings.require("gemini_api_key")
-    assert settings.gemini_api_key is not None
-    model = GeminiModel(
-        api_key=settings.gemini_api_key.get_secret_value(),
-        model=settings.gemini_model,
-        base_url=settings.gemini_base_url,
-        timeout=settings.gemini_timeout,
-    )
-    pool = IntervalsPool(
-        settings.intervals_base_url, timeout=settings.intervals_timeout, rate=settings.intervals_rate
-    )
+    model = make_model(settings)
+    assert model is not None
+    pool = make_pool(settings)
     coach = Coach(model, pool, plan_runner=plan_runner, locker=locker, limits=limits)
     return Runtime(model, pool, coach)

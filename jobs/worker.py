@@ -18,10 +18,8 @@ from bot.notifier import Notifier
 from bot.ops import serve
 from core import sync
 from core.config import Settings, load_settings
-from core.intervals import IntervalsPool
-from core.llm import GeminiModel
 from core.logs import setup_logging
-from core.runtime import open_storage
+from core.runtime import make_model, make_pool, open_storage
 from jobs import tasks
 from jobs.enqueue import retry_scheduler
 
@@ -34,17 +32,8 @@ async def startup(ctx: dict[str, Any]) -> None:
     setup_logging(settings.log_level, settings.log_format)
     open_storage(settings)
     ctx["settings"] = settings
-    ctx["pool"] = IntervalsPool(
-        settings.intervals_base_url, timeout=settings.intervals_timeout, rate=settings.intervals_rate
-    )
-    ctx["model"] = None
-    if settings.gemini_api_key is not None:
-        ctx["model"] = GeminiModel(
-            api_key=settings.gemini_api_key.get_secret_value(),
-            model=settings.gemini_model,
-            base_url=settings.gemini_base_url,
-            timeout=settings.gemini_timeout,
-        )
+    ctx["pool"] = make_pool(settings)
+    ctx["model"] = make_model(settings)
     notifier = Notifier(settings)
     await notifier.start()
     ctx["notifier"], ctx["notify"] = notifier, notifier.notify
