@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import hashlib
 import logging
 from collections.abc import AsyncIterator, Awaitable
@@ -167,17 +168,10 @@ def build_app(
             # The message held an API key: it must not stay in the chat history.
             try:
                 await message.delete()
-                reply = Reply(
-                    reply.text + "\n\n(I deleted your message with the key.)",
-                    reply.buttons,
-                    reply.sync_status,
-                )
+                note = "(I deleted your message with the key.)"
             except TelegramError:
-                reply = Reply(
-                    reply.text + "\n\nPlease delete your message with the key.",
-                    reply.buttons,
-                    reply.sync_status,
-                )
+                note = "Please delete your message with the key."
+            reply = dataclasses.replace(reply, text=f"{reply.text}\n\n{note}")
         await send(context.bot, message.chat.id, reply)
 
     async def on_press(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

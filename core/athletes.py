@@ -17,6 +17,12 @@ logger = logging.getLogger(__name__)
 
 
 def _identify(platform: str, user_id: str, chat_id: str, name: str, timezone: str) -> int:
+    # Every message passes here: a known chat is a plain read, no write lock.
+    known = ChatIdentity.get_or_none(
+        (ChatIdentity.platform == platform) & (ChatIdentity.platform_user_id == user_id)
+    )
+    if known is not None and known.chat_id == chat_id:
+        return int(known.athlete_id)
     try:
         return _identify_once(platform, user_id, chat_id, name, timezone)
     except IntegrityError:

@@ -106,13 +106,13 @@ async def generate_weekly_plan(ctx: Ctx, athlete_id: int, payload: dict[str, Any
     return "done"
 
 
-def _connected() -> list[int]:
-    return [a.id for a in Athlete.select(Athlete.id).where(Athlete.intervals_athlete_id.is_null(False))]
+def _connected() -> list[Athlete]:
+    return list(Athlete.select().where(Athlete.intervals_athlete_id.is_null(False)))
 
 
 async def pull_everyone(ctx: Ctx) -> int:
     """Queue a pull for every connected athlete (one job per athlete at a time)."""
-    ids = await db.call(_connected)
+    ids = [a.id for a in await db.call(_connected)]
     for athlete_id in ids:
         await ctx["redis"].enqueue_job("pull_athlete", athlete_id, _job_id=f"pull:{athlete_id}")
     return len(ids)
@@ -146,8 +146,8 @@ async def pull_athlete(ctx: Ctx, athlete_id: int) -> dict[str, Any]:
 async def check_credentials(ctx: Ctx) -> int:
     """Once a day: does Intervals.icu still accept each athlete's key? Tell each athlete once if not."""
     rejected = 0
-    for athlete_id in await db.call(_connected):
-        athlete = await db.call(Athlete.get_by_id, athlete_id)
+    for athlete in await db.call(_connected):
+        athlete_id = int(athlete.id)
         try:
             await ctx["pool"].client(athlete.intervals_athlete_id, athlete.intervals_api_key).get_profile()
         except IntervalsAuthError:
