@@ -54,3 +54,22 @@ def test_bad_config_exits_with_a_message(
     monkeypatch.setenv("DATABASE_URL", "oracle://x")
     assert main(["migrate"]) == 2
     assert "DATABASE_URL" in capsys.readouterr().err
+
+
+def test_status_names_the_settings_still_missing(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: object, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(str(tmp_path))
+    for name in (
+        "GEMINI_API_KEY",
+        "TELEGRAM_BOT_TOKEN",
+        "SLACK_BOT_TOKEN",
+        "SLACK_APP_TOKEN",
+        "SLACK_SIGNING_SECRET",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "123:abc")
+    assert main(["status"]) == 0
+    out = capsys.readouterr().out
+    assert "Next: set GEMINI_API_KEY" in out and "SLACK_BOT_TOKEN" in out
+    assert "TELEGRAM_BOT_TOKEN" not in out

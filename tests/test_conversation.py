@@ -319,6 +319,9 @@ async def test_commands(
     coach: Coach, fake_gemini: FakeGemini, fake_intervals: FakeIntervals, pool: IntervalsPool
 ) -> None:
     fake_intervals.add_athlete("i555", "key-ned-123456789", {"name": "Ned", "timezone": "America/Denver"})
+    start = await coach.handle(said("ned", "/start"))
+    assert start.text.startswith("Hi!") and "/connect ATHLETE_ID API_KEY" in start.text
+    assert "Use /daily on or /daily off" in (await coach.handle(said("ned", "/daily maybe"))).text
     help_reply = await coach.handle(said("ned", "/help"))
     assert "/connect ATHLETE_ID API_KEY" in help_reply.text
     bad = await coach.handle(said("ned", "/connect i555 wrong-key-12345"))
@@ -328,6 +331,12 @@ async def test_commands(
     ned = await athletes.identify("telegram", "u-ned", "c-ned")
     assert (await athletes_get(ned)).timezone == "America/Denver"
     await add_ride(pool, ned, TODAY + dt.timedelta(days=2), "Hill repeats")
+    await availability.update_availability(
+        ned, {"day_of_week": 1, "morning": False, "gym_access": True, "notes": "desk day"}
+    )
+    week = await coach.handle(said("ned", "/availability"))
+    assert week.text.splitlines()[1] == "Mon: afternoon, evening; bike, gym (desk day)"
+    assert week.text.splitlines()[7] == "Sun: morning, afternoon, evening; bike"
     plan = await coach.handle(said("ned", "/plan"))
     assert "✅" in plan.text and "Hill repeats" in plan.text
     assert "Everything is synced" in (await coach.handle(said("ned", "/sync"))).text
