@@ -22,7 +22,8 @@ from aiohttp import web
 from tests.fakes.openapi import OpenAPI, SpecError, ValidRequest
 from tests.fakes.server import ThreadedServer
 
-SPEC_PATH = Path(__file__).resolve().parents[2].parent / "shared" / "intervals-icu" / "openapi-spec.json"
+# Vendored copy of the official spec; tests/data/intervals-icu/README.md says where it came from.
+SPEC_PATH = Path(__file__).resolve().parents[1] / "data" / "intervals-icu" / "openapi-spec.json"
 FAIL_MODES = frozenset({"500", "429", "timeout", "drop", "apply_then_drop"})
 HANG_SECONDS = 30.0
 # EventEx-only inputs (the service turns them into a workout); Event has no such fields.
