@@ -83,6 +83,10 @@ BROKEN = {
         declaration(type="string"),
         f'{AT}.parameters_json_schema: the schema must describe an object ("type": "object")\n',
     ),
+    "properties is a list": (
+        declaration(properties=[1, 2]),
+        f"{AT}.parameters_json_schema.properties: must map names to schemas\n",
+    ),
     "parameter name with a dash": (
         declaration(properties={"start-date": {"type": "string"}}),
         f"{AT}.parameters_json_schema.properties['start-date']: Invalid parameter name. Must start "

@@ -134,7 +134,8 @@ def _json_root(schema: Any, path: str, out: list[str]) -> None:
     if not isinstance(schema, dict) or schema.get("type") != "object":
         out.append(f'{path}: the schema must describe an object ("type": "object")')
         return
-    for name in schema.get("properties") or {}:
+    properties = schema.get("properties")
+    for name in properties if isinstance(properties, dict) else ():
         if not PARAMETER_NAME.fullmatch(name):
             out.append(f"{path}.properties[{name!r}]: {PARAMETER_NAME_RULE}")
     _json(schema, path, schema.get("$defs") or {}, out)
