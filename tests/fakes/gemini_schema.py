@@ -23,7 +23,8 @@ carries the same text):
   The real API may silently ignore other keywords in a JSON schema; the fake refuses them,
   because a constraint the model is never shown is one it never honours.
 - ``required``: every entry must be a declared property, else "property is not defined"
-  (the API's words, quoted in iBUHub/AIStudioToAPI#154).
+  (the API's words, quoted in iBUHub/AIStudioToAPI#154); ``propertyOrdering`` likewise, since
+  it can only order declared properties.
 - ``parameters`` is the ``Schema`` proto: an unknown field fails JSON parsing with
   ``Invalid JSON payload received. Unknown name "x" at '...': Cannot find field.``, a type
   outside the ``Type`` enum with ``Invalid value at '...type' (...Type), "object"`` (both
@@ -31,7 +32,9 @@ carries the same text):
 
 Violations come back as HTTP 400 ``{"error": {"code": 400, "message": ..., "status":
 "INVALID_ARGUMENT"}}``, the message one ``* GenerateContentRequest.<path>: <problem>`` line per
-violation, or the parse errors alone when the proto could not be read.
+violation, or the parse errors alone when the proto could not be read. The problem texts are
+the API's where a source quotes them (names, required, parse errors) and the fake's own words
+elsewhere.
 """
 
 from __future__ import annotations
