@@ -31,6 +31,7 @@ from core.fields import Input, describe
 from core.intervals import IntervalsPool
 from core.messages import Button
 from core.metrics import TOOL_CALLS
+from core.tools.schema import parameters_schema
 
 logger = logging.getLogger(__name__)
 
@@ -68,20 +69,6 @@ def _error(kind: str, message: str, **extra: Any) -> dict[str, Any]:
     return {"success": False, "error": kind, "message": message, **extra}
 
 
-def _strip(schema: Any) -> Any:
-    """Inline-friendly JSON schema for Gemini: no titles, ``Optional`` folded away."""
-    if isinstance(schema, list):
-        return [_strip(s) for s in schema]
-    if not isinstance(schema, dict):
-        return schema
-    if "anyOf" in schema:
-        options = [o for o in schema["anyOf"] if o.get("type") != "null"]
-        if len(options) == 1:
-            merged = {k: v for k, v in schema.items() if k != "anyOf"}
-            return _strip({**options[0], **merged})
-    return {k: _strip(v) for k, v in schema.items() if k not in ("title", "default")}
-
-
 @dataclass(frozen=True)
 class Tool(Generic[A]):
     """A declared tool."""
@@ -93,12 +80,11 @@ class Tool(Generic[A]):
 
     def declaration(self) -> dict[str, Any]:
         """The Gemini function declaration, derived from the argument model."""
-        schema = _strip(self.args.model_json_schema())
-        # Validation forbids extra fields itself; Gemini needs only the shape.
-        schema.pop("additionalProperties", None)
-        schema.pop("description", None)
-        schema.setdefault("properties", {})
-        return {"name": self.name, "description": self.description, "parameters_json_schema": schema}
+        return {
+            "name": self.name,
+            "description": self.description,
+            "parameters_json_schema": parameters_schema(self.args),
+        }
 
     async def run(self, ctx: ToolContext, raw: Any) -> dict[str, Any]:
         """Validate ``raw`` and call the handler; failures come back as structured results."""

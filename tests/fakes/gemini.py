@@ -2,6 +2,8 @@
 
 Tests script the model's replies step by step (`fake.script(text("hi"), call("f", {...}))`);
 each request consumes one step, and the request bodies are recorded for assertions.
+A request whose function declarations break Gemini's rules (tests/fakes/gemini_schema.py)
+is refused with the API's 400 INVALID_ARGUMENT before it is recorded or consumes a step.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import Any
 
 from aiohttp import web
 
+from tests.fakes.gemini_schema import request_problems, wire_field
 from tests.fakes.server import ThreadedServer
 
 _ROUTE = re.compile(r"^/(v1|v1beta)/models/([^/:]+):generateContent$")
@@ -106,7 +109,7 @@ def count_tokens(text: str) -> int:
 
 def prompt_token_count(body: dict[str, Any]) -> int:
     """P for a request body: system instruction, contents (text, calls, responses) and tools."""
-    chunks = _texts(_get(body, "systemInstruction"))
+    chunks = _texts(wire_field(body, "systemInstruction"))
     for content in body.get("contents") or []:
         chunks += _texts(content)
     chunks += [_dump(tool) for tool in body.get("tools") or []]
@@ -166,13 +169,13 @@ class FakeGemini(ThreadedServer):
 
     def system_instruction(self, i: int = -1) -> str:
         """Text of request i's systemInstruction (parts joined by newlines; "" when absent)."""
-        return "\n".join(_texts(_get(self._request(i), "systemInstruction"), only_text=True))
+        return "\n".join(_texts(wire_field(self._request(i), "systemInstruction"), only_text=True))
 
     def declared_tools(self, i: int = -1) -> list[str]:
         """Names of the function declarations in request i."""
         names = []
         for tool in self._request(i).get("tools") or []:
-            for decl in _get(tool, "functionDeclarations") or []:
+            for decl in wire_field(tool, "functionDeclarations") or []:
                 names.append(decl.get("name"))
         return names
 
@@ -180,7 +183,7 @@ class FakeGemini(ThreadedServer):
         """`{"name", "response"}` of each functionResponse part in the last content of request i."""
         contents = self._request(i).get("contents") or []
         parts = (contents[-1].get("parts") or []) if contents else []
-        found = [_get(p, "functionResponse") for p in parts]
+        found = [wire_field(p, "functionResponse") for p in parts]
         return [{"name": f.get("name"), "response": f.get("response")} for f in found if f is not None]
 
     def user_texts(self, i: int = -1) -> list[str]:
@@ -209,6 +212,9 @@ class FakeGemini(ThreadedServer):
             return _error(400, "INVALID_ARGUMENT", "Invalid JSON payload received.")
         if not isinstance(body, dict):
             return _error(400, "INVALID_ARGUMENT", "Invalid JSON payload received. Expected an object.")
+        problems = request_problems(body)
+        if problems:
+            return _error(400, "INVALID_ARGUMENT", problems.message())
         model = match.group(2)
         prompt = prompt_token_count(body)
         with self._lock:
@@ -262,13 +268,6 @@ class FakeGemini(ThreadedServer):
         }
 
 
-def _get(obj: dict[str, Any], camel: str) -> Any:
-    """obj[camel], or its snake_case spelling (the SDK sends some keys that way)."""
-    if camel in obj:
-        return obj[camel]
-    return obj.get(re.sub(r"([A-Z])", lambda m: "_" + m.group(1).lower(), camel))
-
-
 def _dump(obj: object) -> str:
     return json.dumps(obj, separators=(",", ":"), ensure_ascii=False)
 
@@ -283,8 +282,8 @@ def _texts(content: object, only_text: bool = False) -> list[str]:
             out.append(part["text"])
         elif not only_text:
             for key in ("functionCall", "functionResponse"):
-                if _get(part, key) is not None:
-                    out.append(_dump(_get(part, key)))
+                if wire_field(part, key) is not None:
+                    out.append(_dump(wire_field(part, key)))
     return out
 
 
