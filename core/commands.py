@@ -40,7 +40,7 @@ Commands:
 /forget - erase everything I store about you
 /help - this message"""
 
-START = "Hi! " + HELP.split("\n\n", 1)[1].split("\n\nCommands:")[0].replace("Just write", "Write")
+START = HELP.split("\n\n", 1)[1].split("\n\nCommands:")[0].replace("Just write", "Write")
 
 SYNC_MARKS = {"synced": "✅", "pending": "⏳", "failed": "⚠️", "local": "📝"}
 COMMANDS = (
@@ -183,9 +183,10 @@ async def _help(coach: Coach, athlete_id: int, _: list[str]) -> Reply:
     return Reply(HELP)
 
 
-async def _start(coach: Coach, athlete_id: int, _: list[str]) -> Reply:
+async def _start(coach: Coach, athlete_id: int, args: list[str]) -> Reply:
+    greeting = "Welcome, you're in!" if args else "Hi!"  # with a code: the invitation just admitted them
     return Reply(
-        START + "\n\nTo sync with Intervals.icu, send /connect ATHLETE_ID API_KEY. /help lists everything."
+        f"{greeting} {START}\n\nTo sync with Intervals.icu, send /connect ATHLETE_ID API_KEY. /help lists everything."
     )
 
 
