@@ -38,6 +38,10 @@ class Budgets:
     flood_messages: int = 5  # more than this many messages ...
     flood_seconds: float = 10.0  # ... within this many seconds is a flood
 
+    def __post_init__(self) -> None:
+        # The over-budget alert rule (ops/prometheus-rules.yml) reads the budget from here.
+        TOKENS_PER_DAY.set(self.tokens_per_day)
+
     @classmethod
     def from_settings(cls, settings: Settings) -> Budgets:
         """TURNS_PER_HOUR and MODEL_TOKENS_PER_DAY."""
@@ -122,7 +126,6 @@ async def spend(budgets: Budgets, athlete_id: int, turn: ModelTurn) -> None:
         return
     await db.call(_add, athlete_id, "tokens", tokens, DAY)
     ATHLETE_TOKENS.labels(str(athlete_id)).inc(tokens)
-    TOKENS_PER_DAY.set(budgets.tokens_per_day)
 
 
 def heavy_users(threshold: int) -> list[tuple[int, int]]:
