@@ -177,7 +177,9 @@ async def check_credentials(ctx: Ctx) -> int:
 
 
 def _everyone() -> list[int]:
-    return [a.id for a in Athlete.select(Athlete.id).where(Athlete.daily_enabled == True)]  # noqa: E712
+    # A blocked athlete hears nothing from the bot, morning messages included.
+    wanted = (Athlete.daily_enabled == True) & Athlete.blocked_at.is_null()  # noqa: E712
+    return [a.id for a in Athlete.select(Athlete.id).where(wanted)]
 
 
 async def daily_messages(ctx: Ctx) -> int:

@@ -23,6 +23,7 @@ from core.intervals import IntervalsPool
 from core.llm import GeminiModel
 from core.messages import Incoming
 from core.metrics import TURNS_REFUSED
+from jobs.tasks import _everyone
 from storage import db as storage_db
 from storage.models import (
     ALL_MODELS,
@@ -207,6 +208,7 @@ async def test_a_blocked_athlete_is_not_answered_until_unblocked(
     second = await coach.handle(Incoming("telegram", "ann", "ann", text="/plan"))
     assert first is not None and first.text == BLOCKED and second is None
     assert fake_gemini.requests == []
+    assert athlete_id not in await storage_db.call(_everyone)  # no morning message either
 
     assert await storage_db.call(access.set_blocked, athlete_id, False)
     fake_gemini.script(text("Welcome back."))

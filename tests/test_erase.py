@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from peewee import Database
 
+from bot import slack as slack_adapter
 from bot import telegram
 from core import access, athletes, availability, workouts
 from core.access import PRIVATE, Access
@@ -21,6 +22,7 @@ from storage import db as storage_db
 from storage.models import ALL_MODELS, Athlete, BaseModel, ChatIdentity, Invitation, NutritionEntry, Stranger
 from tests.fakes.gemini import FakeGemini, call, json_reply, text
 from tests.fakes.intervals import FakeIntervals
+from tests.fakes.slack import SIGNING_SECRET, FakeSlack, block_action, event_message, slash_command
 from tests.fakes.telegram import FakeTelegram
 from tests.test_telegram import plan
 
@@ -185,3 +187,24 @@ async def test_forget_also_works_in_open_mode_and_in_the_terminal(
         )
     finally:
         await model.aclose()
+
+
+async def test_forget_on_slack(coach: Coach, fake_slack: FakeSlack, fake_gemini: FakeGemini) -> None:
+    from tests.test_slack import buttons, dispatch, posted, settle
+
+    app = slack_adapter.build_app(
+        coach, slack_adapter.web_client(fake_slack.token, fake_slack.url), SIGNING_SECRET
+    )
+    fake_gemini.script(text("Hi Sue."))
+    await dispatch(app, event_message("USUE", "DUSUE", "hello"))
+    await posted(fake_slack, 1)
+    await dispatch(app, slash_command("USUE", "DUSUE", "forget", f"{fake_slack.url}/response/1"))
+    [_, asked] = await posted(fake_slack, 2)
+    [yes] = [b for b in buttons(asked) if b["text"]["text"] == "Erase everything"]
+    await dispatch(app, block_action("USUE", "DUSUE", asked["ts"], yes["action_id"], yes["value"],
+                                     f"{fake_slack.url}/response/2", message=asked, label="Erase everything"))  # fmt: skip
+    await settle()
+    assert (await posted(fake_slack, 3))[-1]["text"].startswith("Done: I erased everything")
+    assert {
+        m._meta.table_name: m.select().count() for m in ALL_MODELS if m is not Invitation
+    } == dict.fromkeys((m._meta.table_name for m in ALL_MODELS if m is not Invitation), 0)
