@@ -49,19 +49,26 @@ class Budgets:
 
 
 def _add(athlete_id: int, budget: str, amount: int, window: dt.timedelta) -> tuple[int, dt.datetime]:
-    """Add to the athlete's budget, opening a new window if the last one ended; (used, window start)."""
+    """Add to the athlete's budget, opening a new window if the last one ended; (used, window start).
+
+    Call inside a transaction: the upsert locks the row until commit, so the read sees our own sum.
+    """
     now = utcnow()
     expired = Usage.window_start <= now - window
-    with db.transaction():
-        Usage.insert(athlete=athlete_id, budget=budget, window_start=now, amount=amount).on_conflict(
-            conflict_target=[Usage.athlete, Usage.budget],
-            update={
-                Usage.amount: Case(None, [(expired, amount)], Usage.amount + amount),
-                Usage.window_start: Case(None, [(expired, now)], Usage.window_start),
-            },
-        ).execute()
-        row = Usage.get((Usage.athlete == athlete_id) & (Usage.budget == budget))
+    Usage.insert(athlete=athlete_id, budget=budget, window_start=now, amount=amount).on_conflict(
+        conflict_target=[Usage.athlete, Usage.budget],
+        update={
+            Usage.amount: Case(None, [(expired, amount)], Usage.amount + amount),
+            Usage.window_start: Case(None, [(expired, now)], Usage.window_start),
+        },
+    ).execute()
+    row = Usage.get((Usage.athlete == athlete_id) & (Usage.budget == budget))
     return int(row.amount), row.window_start
+
+
+def _spend(athlete_id: int, tokens: int) -> None:
+    with db.transaction():
+        _add(athlete_id, "tokens", tokens, DAY)
 
 
 def _used(athlete_id: int, budget: str, window: dt.timedelta) -> tuple[int, dt.datetime | None]:
@@ -83,6 +90,11 @@ def _when(athlete_id: int, moment: dt.datetime) -> str:
 
 def _check(budgets: Budgets, athlete_id: int) -> tuple[str, str | None] | None:
     """None when a turn may go to the model, else (reason, reply text or None to stay silent)."""
+    with db.transaction():  # one round of commits for the three budgets
+        return _check_all(budgets, athlete_id)
+
+
+def _check_all(budgets: Budgets, athlete_id: int) -> tuple[str, str | None] | None:
     burst, _ = _add(athlete_id, "burst", 1, dt.timedelta(seconds=budgets.flood_seconds))
     if burst > budgets.flood_messages:
         # Said once per flood; the rest of it gets no answer at all.
@@ -124,7 +136,7 @@ async def spend(budgets: Budgets, athlete_id: int, turn: ModelTurn) -> None:
     tokens = (turn.prompt_tokens or 0) + (turn.output_tokens or 0)
     if tokens <= 0:
         return
-    await db.call(_add, athlete_id, "tokens", tokens, DAY)
+    await db.call(_spend, athlete_id, tokens)
     ATHLETE_TOKENS.labels(str(athlete_id)).inc(tokens)
 
 
