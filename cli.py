@@ -219,6 +219,142 @@ def _chat_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--as", dest="name", help="who you are (default: your login name)")
 
 
+def _when(moment: Any) -> str:
+    return f"{moment:%Y-%m-%d %H:%M}" if moment else "-"
+
+
+def cmd_invite(settings: Settings, args: argparse.Namespace) -> int:
+    """Create an invitation and print its code and Telegram link; or list or revoke invitations."""
+    from core import access
+    from storage.db import database
+
+    open_storage(settings, need_secrets=False)
+    with database.connection_context():
+        if args.list:
+            print(f"{'id':>4}  {'state':<8} {'uses':>5}  expires (UTC)")
+            for inv in access.invitations():
+                uses = f"{inv.uses}/{inv.max_uses}"
+                print(f"{inv.id:>4}  {access.state(inv):<8} {uses:>5}  {_when(inv.expires_at)}")
+            return 0
+        if args.revoke:
+            if not access.revoke(args.revoke):
+                print("coach: no invitation has that code (or it is revoked already).", file=sys.stderr)
+                return 1
+            print("Revoked. Nobody can join with that code any more.")
+            return 0
+        if args.first and (settings.access == "open" or access.any_athlete()):
+            return 0  # scripts/run: only the owner's very first step needs an invitation
+        code = access.create_invitation(args.uses, args.days)
+    print(f"Invite code: {code}")
+    if settings.telegram_bot_token is not None:
+        from telegram.error import TelegramError
+
+        from bot.invite_link import deep_link
+
+        token = settings.telegram_bot_token.get_secret_value()
+        try:
+            print(f"Telegram link: {asyncio.run(deep_link(token, code, settings.telegram_api_base_url))}")
+        except TelegramError as exc:
+            print(f"(Couldn't ask Telegram for the bot's name: {exc}. Send /join CODE to the bot instead.)")
+    plural = "s" if args.uses != 1 else ""
+    print(
+        f"Valid for {args.uses} use{plural} within {args.days:g} day(s). In Telegram: open the link, or send /join {code}."
+    )
+    return 0
+
+
+def _invite_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--uses", type=int, default=1, help="how many people may join with it (default 1)")
+    parser.add_argument("--days", type=float, default=7, help="days until it expires (default 7)")
+    parser.add_argument("--list", action="store_true", help="list invitations instead")
+    parser.add_argument("--revoke", metavar="CODE", help="revoke the invitation with this code")
+    parser.add_argument("--first", action="store_true", help="only if nobody is admitted yet (scripts/run)")
+
+
+def cmd_athletes(settings: Settings, _: argparse.Namespace) -> int:
+    """List athletes: id, name, platforms, admitted since, last active."""
+    from core import access
+    from storage.db import database
+
+    open_storage(settings, need_secrets=False)
+    with database.connection_context():
+        rows = access.athlete_rows()
+    print(f"{'id':>4}  {'name':<20} {'platforms':<16} {'admitted (UTC)':<17} {'last active':<17} status")
+    for r in rows:
+        status = "blocked" if r.blocked else "ok"
+        platforms = ",".join(r.platforms) or "-"
+        print(
+            f"{r.id:>4}  {r.name[:20]:<20} {platforms:<16} {_when(r.admitted_at):<17} "
+            f"{_when(r.last_active):<17} {status}"
+        )
+    return 0
+
+
+def _set_blocked(settings: Settings, athlete: int, blocked: bool) -> int:
+    from core import access
+    from storage.db import database
+
+    open_storage(settings, need_secrets=False)
+    with database.connection_context():
+        if not access.set_blocked(athlete, blocked):
+            print(f"coach: there is no athlete {athlete} (see coach athletes).", file=sys.stderr)
+            return 1
+    print(f"Athlete {athlete} {'blocked: the bot no longer answers them' if blocked else 'unblocked'}.")
+    return 0
+
+
+def cmd_block(settings: Settings, args: argparse.Namespace) -> int:
+    """Stop answering an athlete (their data stays; coach unblock undoes it)."""
+    return _set_blocked(settings, args.athlete, True)
+
+
+def cmd_unblock(settings: Settings, args: argparse.Namespace) -> int:
+    """Let a blocked athlete back in."""
+    return _set_blocked(settings, args.athlete, False)
+
+
+def cmd_forget(settings: Settings, args: argparse.Namespace) -> int:
+    """Erase every row of an athlete, after confirmation (never anything in Intervals.icu)."""
+    from core import actions, athletes, erase
+    from core.errors import NotFound
+    from storage import db
+
+    open_storage(settings)
+
+    async def main() -> int:
+        try:
+            athlete = await db.call(athletes.get, args.athlete)
+        except NotFound:
+            print(f"coach: there is no athlete {args.athlete} (see coach athletes).", file=sys.stderr)
+            return 1
+        asked = await erase.ask(athlete.id)  # the same single-use confirmation the chat shows
+        print(
+            f"Erase athlete {athlete.id} ({athlete.name or 'no name'})? Every row stored about them goes, "
+            "in one transaction; nothing is deleted in Intervals.icu. This can't be undone."
+        )
+        print("  ".join(f"[{i}] {b.label}" for i, b in enumerate(asked.buttons, 1)))
+        choice = "1" if args.yes else (await asyncio.to_thread(sys.stdin.readline)).strip()
+        pick = asked.buttons[0] if choice == "1" else asked.buttons[1]
+        claimed = await actions.claim(athlete.id, pick.action)
+        if not claimed.accepted:
+            print("Kept. Nothing was erased.")
+            return 0
+        counts = await erase.erase(athlete.id)
+        print(f"Erased athlete {athlete.id}: {sum(counts.values())} row(s) in {len(counts)} table(s).")
+        return 0
+
+    return asyncio.run(main())
+
+
+def _athlete_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("athlete", type=int, help="the athlete's id (see coach athletes)")
+
+
+def _forget_args(parser: argparse.ArgumentParser) -> None:
+    _athlete_arg(parser)
+    parser.add_argument("--yes", action="store_true", help="erase without asking")
+
+
 Command = tuple[
     str, Callable[[Settings, argparse.Namespace], int], Callable[[argparse.ArgumentParser], None] | None
 ]
@@ -232,6 +368,11 @@ COMMANDS: dict[str, Command] = {
     "worker": ("Run the background worker (arq)", cmd_worker, _worker_args),
     "copy-db": ("Copy all data into a new database (SQLite to PostgreSQL)", cmd_copy_db, _copy_args),
     "rotate-key": ("Re-encrypt stored secrets with the first key in ENCRYPTION_KEY", cmd_rotate_key, None),
+    "invite": ("Create an invitation (or --list, --revoke CODE)", cmd_invite, _invite_args),
+    "athletes": ("List athletes", cmd_athletes, None),
+    "block": ("Stop answering an athlete", cmd_block, _athlete_arg),
+    "unblock": ("Let a blocked athlete back in", cmd_unblock, _athlete_arg),
+    "forget": ("Erase everything stored about an athlete", cmd_forget, _forget_args),
 }
 
 

@@ -74,26 +74,42 @@ def to_incoming(body: dict[str, Any]) -> Incoming | None:
     if body.get("type") == "block_actions":
         user, action = body["user"], body["actions"][0]
         channel = (body.get("channel") or {}).get("id") or body["container"]["channel_id"]
+        team = user.get("team_id") or (body.get("team") or {}).get("id")
         return Incoming(
-            PLATFORM, user["id"], channel, action=action.get("value", ""), user_name=user.get("name", "")
+            PLATFORM,
+            user["id"],
+            channel,
+            action=action.get("value", ""),
+            user_name=user.get("name", ""),
+            team=team,
         )
     if "command" in body:
         text = command_text(_unescape(body.get("text", "")))
         return Incoming(
-            PLATFORM, body["user_id"], body["channel_id"], text=text, user_name=body.get("user_name", "")
+            PLATFORM,
+            body["user_id"],
+            body["channel_id"],
+            text=text,
+            user_name=body.get("user_name", ""),
+            team=body.get("team_id"),
         )
     event = body.get("event") or {}
     kind = event.get("type")
-    # Edits, deletions, joins and file shares arrive as subtypes; bots (ourselves included) carry bot_id.
-    if event.get("subtype") or event.get("bot_id") or not event.get("user"):
+    # Edits, deletions and joins arrive as subtypes; bots (ourselves included) carry bot_id.
+    subtype = event.get("subtype")
+    if subtype not in (None, "file_share") or event.get("bot_id") or not event.get("user"):
         return None
     if not (kind == "app_mention" or (kind == "message" and event.get("channel_type") == "im")):
         return None
+    # In a channel shared with another workspace (Slack Connect) the user's own team is user_team.
+    team = event.get("user_team") or body.get("team_id")
+    if subtype == "file_share":
+        return Incoming(PLATFORM, event["user"], event["channel"], team=team, unsupported="file")
     text = event.get("text", "")
     if kind == "app_mention":
         bot = (body.get("authorizations") or [{}])[0].get("user_id")  # the bot user; Slack always sends it
         text = text.replace(f"<@{bot}>", "")
-    return Incoming(PLATFORM, event["user"], event["channel"], text=_unescape(text).strip())
+    return Incoming(PLATFORM, event["user"], event["channel"], text=_unescape(text).strip(), team=team)
 
 
 def _button(position: int, button: Button) -> dict[str, Any]:
@@ -154,7 +170,9 @@ def _is_connect(text: str | None) -> bool:
     return (text or "").lstrip("/").lower().split()[:1] == ["connect"]
 
 
-async def _patiently(work: Awaitable[Reply], client: AsyncWebClient, channel: str, ts: str) -> Reply:
+async def _patiently(
+    work: Awaitable[Reply | None], client: AsyncWebClient, channel: str, ts: str
+) -> Reply | None:
     """Await the turn; while a slow one runs, an hourglass on the athlete's message says we're on it."""
     task = asyncio.ensure_future(work)
     try:
@@ -185,8 +203,8 @@ class _Listeners:
             self.dms[user] = (await client.conversations_open(users=user))["channel"]["id"]
         return self.dms[user]
 
-    async def turn(self, incoming: Incoming) -> Reply:
-        """Coach's reply; an apology rather than silence if core fails unexpectedly."""
+    async def turn(self, incoming: Incoming) -> Reply | None:
+        """Coach's reply (None: core chose silence); an apology if core fails unexpectedly."""
         try:
             return await self.coach.handle(incoming)
         except Exception:
@@ -207,6 +225,8 @@ class _Listeners:
             thread = thread or event["ts"]
             incoming = replace(incoming, chat_id=await self.dm_of(client, incoming.user_id))
         reply = await _patiently(self.turn(incoming), client, channel, event["ts"])
+        if reply is None:
+            return
         if reply.delete_incoming:  # bots can't delete a user's message
             reply = replace(reply, text=f"{reply.text}\n\n{KEY_NOTE}")
         await send(client, channel, reply, thread)
@@ -223,7 +243,9 @@ class _Listeners:
             await respond(USE_DM if _is_connect(incoming.text) else ANSWERED_IN_DM)  # ephemeral
             if _is_connect(incoming.text):
                 return
-        await send(client, dm, await self.turn(replace(incoming, chat_id=dm)))
+        reply = await self.turn(replace(incoming, chat_id=dm))
+        if reply is not None:
+            await send(client, dm, reply)
 
     async def on_press(self, ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
         """A button: run its action, mark the message with the choice, post the result beside it."""
@@ -234,6 +256,8 @@ class _Listeners:
         if not channel.startswith("D"):  # a button in a channel thread, after a mention
             incoming = replace(incoming, chat_id=await self.dm_of(client, incoming.user_id))
         reply = await self.turn(incoming)
+        if reply is None:
+            return
         message = body.get("message") or {}
         if reply.chosen and message:
             blocks = chosen_blocks(message.get("blocks") or [], reply.chosen)

@@ -30,6 +30,7 @@ from telegram.ext import (
     filters,
 )
 
+from bot.invite_link import api_urls
 from bot.text import split_html, telegram_html
 from core.config import Settings
 from core.conversation import Coach
@@ -49,11 +50,19 @@ COMMANDS = (
     ("timezone", "Set your time zone"),
     ("daily", "Morning message on/off"),
     ("disconnect", "Unlink Intervals.icu"),
+    ("forget", "Erase everything stored about you"),
 )
+# Messages core can't read but should answer (briefly): anything a person sends that isn't text.
+UNSUPPORTED = filters.UpdateType.MESSAGE & ~filters.TEXT & ~filters.StatusUpdate.ALL
+_KINDS = ("sticker", "photo", "voice", "video", "video_note", "animation", "audio", "document", "location")
+
+
+def _kind(message: Message) -> str:
+    return next((k for k in _KINDS if getattr(message, k, None)), "message")
 
 
 def to_incoming(update: Update) -> Incoming | None:
-    """A text message or a button press as core's Incoming; None for anything else."""
+    """A message or a button press as core's Incoming (non-text kinds marked unsupported); None without one."""
     if update.callback_query is not None:
         query = update.callback_query
         chat = query.message.chat.id if query.message else query.from_user.id
@@ -65,7 +74,7 @@ def to_incoming(update: Update) -> Incoming | None:
             user_name=query.from_user.first_name,
         )
     message = update.effective_message
-    if message is None or message.text is None or message.from_user is None:
+    if message is None or message.from_user is None:
         return None
     return Incoming(
         PLATFORM,
@@ -73,6 +82,7 @@ def to_incoming(update: Update) -> Incoming | None:
         str(message.chat.id),
         text=message.text,
         user_name=message.from_user.first_name,
+        unsupported=None if message.text is not None else _kind(message),
     )
 
 
@@ -153,8 +163,8 @@ def build_app(
     builder = Application.builder().token(token).rate_limiter(AIORateLimiter(max_retries=3))
     builder = builder.concurrent_updates(PerChatOrder())
     if base_url:
-        root = base_url.rstrip("/")
-        builder = builder.base_url(f"{root}/bot").base_file_url(f"{root}/file/bot")
+        urls = api_urls(base_url)
+        builder = builder.base_url(urls["base_url"]).base_file_url(urls["base_file_url"])
     app = builder.build()
 
     async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -164,6 +174,8 @@ def build_app(
             return
         async with typing(context.bot, message.chat.id):
             reply = await coach.handle(incoming)
+        if reply is None:
+            return
         if reply.delete_incoming:
             # The message held an API key: it must not stay in the chat history.
             try:
@@ -192,9 +204,10 @@ def build_app(
                 )
         async with typing(context.bot, int(incoming.chat_id)):
             reply = await coach.handle(incoming)
-        await send(context.bot, incoming.chat_id, reply)
+        if reply is not None:
+            await send(context.bot, incoming.chat_id, reply)
 
-    app.add_handler(MessageHandler(filters.TEXT, on_text))
+    app.add_handler(MessageHandler(filters.TEXT | UNSUPPORTED, on_text))
     app.add_handler(CallbackQueryHandler(on_press))
     return app
 

@@ -50,5 +50,7 @@ async def chat(
         if not line.strip():
             continue
         reply = await coach.handle(to_incoming(line, who, buttons))
+        if reply is None:  # the terminal is always admitted; core only stays silent to strangers
+            continue
         buttons = reply.buttons
         print(f"coach> {render(reply)}", file=stdout, flush=True)

@@ -26,6 +26,7 @@ CHOICES: dict[str, tuple[tuple[str, str], tuple[str, str]]] = {
     "delete_workout": (("Delete", "yes"), ("Keep", "no")),
     "override_workout": (("Schedule anyway", "yes"), ("Pick another day", "no")),
     "retry_sync": (("Retry now", "yes"), ("Later", "no")),
+    "erase_athlete": (("Erase everything", "yes"), ("Keep", "no")),
 }
 
 _PAYLOAD = re.compile(r"^a:([a-z0-9]{6,16}):(yes|no)$")

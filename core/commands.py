@@ -1,4 +1,5 @@
-"""Slash commands, the same on every platform: /start /help /connect /plan /availability /sync /timezone /disconnect."""
+"""Slash commands, the same on every platform: /start /help /connect /plan /availability /sync /timezone
+/daily /disconnect /forget (and /join, which is /start for someone already admitted)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import datetime as dt
 import logging
 from typing import TYPE_CHECKING
 
-from core import actions, athletes, availability, pull, resync, sync, workouts
+from core import actions, athletes, availability, erase, pull, resync, sync, workouts
 from core.clock import DAY_NAMES, day_of_week, today_in
 from core.errors import CoachError, IntervalsError
 from core.messages import Reply
@@ -36,12 +37,25 @@ Commands:
 /timezone ZONE - set your time zone, e.g. /timezone Europe/Berlin
 /daily on|off - a morning message with today's workouts
 /disconnect - unlink Intervals.icu and erase your key
+/forget - erase everything I store about you
 /help - this message"""
 
-START = "Hi! " + HELP.split("\n\n", 1)[1].split("\n\nCommands:")[0].replace("Just write", "Write")
+START = HELP.split("\n\n", 1)[1].split("\n\nCommands:")[0].replace("Just write", "Write")
 
 SYNC_MARKS = {"synced": "✅", "pending": "⏳", "failed": "⚠️", "local": "📝"}
-COMMANDS = ("start", "help", "connect", "plan", "availability", "sync", "timezone", "daily", "disconnect")
+COMMANDS = (
+    "start",
+    "help",
+    "connect",
+    "plan",
+    "availability",
+    "sync",
+    "timezone",
+    "daily",
+    "disconnect",
+    "forget",
+    "join",
+)
 
 
 async def _connect(coach: Coach, athlete_id: int, args: list[str]) -> Reply:
@@ -161,13 +175,18 @@ async def _disconnect(coach: Coach, athlete_id: int, _: list[str]) -> Reply:
     return Reply("Intervals.icu is unlinked and your API key is erased. Your plan stays here.")
 
 
+async def _forget(coach: Coach, athlete_id: int, _: list[str]) -> Reply:
+    return await erase.ask(athlete_id)
+
+
 async def _help(coach: Coach, athlete_id: int, _: list[str]) -> Reply:
     return Reply(HELP)
 
 
-async def _start(coach: Coach, athlete_id: int, _: list[str]) -> Reply:
+async def _start(coach: Coach, athlete_id: int, args: list[str]) -> Reply:
+    greeting = "Welcome, you're in!" if args else "Hi!"  # with a code: the invitation just admitted them
     return Reply(
-        START + "\n\nTo sync with Intervals.icu, send /connect ATHLETE_ID API_KEY. /help lists everything."
+        f"{greeting} {START}\n\nTo sync with Intervals.icu, send /connect ATHLETE_ID API_KEY. /help lists everything."
     )
 
 
@@ -181,6 +200,8 @@ _HANDLERS = {
     "timezone": _timezone,
     "disconnect": _disconnect,
     "daily": _daily,
+    "forget": _forget,
+    "join": _start,  # the invitation was redeemed on the way in (core.access)
 }
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic import ValidationError as PydanticValidationError
@@ -45,6 +45,12 @@ class Settings(BaseSettings):
     slack_signing_secret: SecretStr | None = None
     slack_app_token: SecretStr | None = None
     slack_api_url: str | None = None
+    # Who may chat: "invite" (invitation codes; Slack workspace members) or "open" (anyone).
+    access: Literal["invite", "open"] = "invite"
+    slack_allowed_teams: str = ""  # comma-separated Slack team ids; empty: any the app is installed in
+    turns_per_hour: Annotated[int, Field(ge=1)] = 60
+    model_tokens_per_day: Annotated[int, Field(ge=1000)] = 500_000
+    max_message_chars: Annotated[int, Field(ge=100, le=100_000)] = 4000
     log_level: str = "INFO"
     log_format: str = "auto"  # json, text, or auto: json unless stderr is a terminal
     metrics_port: Annotated[int, Field(ge=0, lt=65536)] | None = None
@@ -64,6 +70,11 @@ class Settings(BaseSettings):
         if not value.startswith(("sqlite:///", "postgres://", "postgresql://")):
             raise ValueError("must start with sqlite:///, postgres:// or postgresql://")
         return value
+
+    @property
+    def allowed_teams(self) -> frozenset[str]:
+        """SLACK_ALLOWED_TEAMS as a set (empty: no restriction)."""
+        return frozenset(t.strip() for t in self.slack_allowed_teams.split(",") if t.strip())
 
     def require(self, *fields: str) -> None:
         """Raise ConfigError naming every listed setting that is unset."""

@@ -17,7 +17,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from core import actions, athletes, commands, context, plans, sync, workouts
+from core import access, actions, athletes, budgets, commands, context, erase, plans, sync, workouts
 from core.clock import today_in
 from core.errors import CoachError, ValidationError
 from core.intervals import IntervalsPool
@@ -41,6 +41,9 @@ SYNC_LINES = {
     "pending": "⏳ Saved. Intervals.icu can't be reached right now; it will sync automatically.",
     "failed": "⚠️ Saved here, but Intervals.icu rejected the change (see /sync).",
 }
+
+
+UNSUPPORTED = "I can only read text messages. Please tell me in words."
 
 
 @dataclass(frozen=True)
@@ -90,10 +93,15 @@ class Coach:
         locker: Locker | None = None,
         limits: Limits | None = None,
         tools: tuple[Tool[Any], ...] = TOOLS,
+        policy: access.Access | None = None,
+        budget: budgets.Budgets | None = None,
     ) -> None:
         self.model = model
         self.pool = pool
         self.limits = limits or Limits()
+        # Closed unless told otherwise: ACCESS=invite is the default everywhere.
+        self.access = policy or access.Access()
+        self.budgets = budget or budgets.Budgets()
         self.plan_runner: PlanRunner = plan_runner or self._generate_in_process
         self._locker: Locker = locker or self._local_lock
         self._locks: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
@@ -111,31 +119,39 @@ class Coach:
     async def _generate_in_process(self, request: plans.PlanRequest, key: str) -> tuple[str, str | None]:
         return await plans.generate(self.model, self.pool, request)
 
-    async def handle(self, incoming: Incoming) -> Reply:
-        """Answer one message or button press."""
+    async def handle(self, incoming: Incoming) -> Reply | None:
+        """Answer one message or button press; None when nothing should be said (see core.access)."""
         MESSAGES.labels(incoming.platform, "in").inc()
         platform_var.set(incoming.platform)
-        athlete_id = await athletes.identify(
-            incoming.platform, incoming.user_id, incoming.chat_id, name=incoming.user_name
-        )
-        athlete_var.set(athlete_id)
-        reply = await self._handle(athlete_id, incoming)
-        MESSAGES.labels(incoming.platform, "out").inc()
+        verdict = await access.admit(self.access, incoming)
+        if verdict.athlete_id is None:
+            reply = verdict.reply
+        else:
+            athlete_var.set(verdict.athlete_id)
+            reply = await self._handle(verdict.athlete_id, incoming)
+        if reply is not None:
+            MESSAGES.labels(incoming.platform, "out").inc()
         return reply
 
-    async def _handle(self, athlete_id: int, incoming: Incoming) -> Reply:
+    async def _handle(self, athlete_id: int, incoming: Incoming) -> Reply | None:
         async with self._locker(athlete_id):
             try:
                 if incoming.action is not None:
                     return await self.press(athlete_id, incoming.action)
+                if incoming.unsupported:
+                    return budgets.refused("unsupported", UNSUPPORTED)
                 text = (incoming.text or "").strip()
                 if len(text) > self.limits.max_message_chars:
-                    raise ValidationError(
+                    return budgets.refused(
+                        "too_long",
                         f"That message is too long ({len(text)} characters). "
-                        f"Please keep it under {self.limits.max_message_chars}."
+                        f"Please keep it under {self.limits.max_message_chars}.",
                     )
                 if not text or text.startswith("/"):
                     return await commands.run(self, athlete_id, text or "/help")
+                allowed, refusal = await budgets.admit_turn(self.budgets, athlete_id)
+                if not allowed:
+                    return refusal
                 return await self.turn(athlete_id, text, incoming.platform)
             except CoachError as exc:
                 logger.warning("athlete %s: %s: %s", athlete_id, type(exc).__name__, exc.user_message)
@@ -190,6 +206,7 @@ class Coach:
         for step in range(1, self.limits.max_steps + 1):
             MODEL_CALLS.inc()
             reply: ModelTurn = await self.model.generate(system, contents, self._declarations)
+            await budgets.spend(self.budgets, ctx.athlete_id, reply)
             tokens.append(reply.prompt_tokens or 0)
             logger.info(
                 "model step=%d prompt_tokens=%s calls=%d", step, reply.prompt_tokens, len(reply.calls)
@@ -220,7 +237,8 @@ class Coach:
         """Perform the action behind a button, at most once, without asking the model."""
         claimed = await actions.claim(athlete_id, payload)
         text, status = await self._perform(athlete_id, claimed)
-        await db.call(_save_message, athlete_id, "model", f"[{claimed.label}] {text}")
+        if claimed.kind != "erase_athlete" or not claimed.accepted:  # else there is no one to save it for
+            await db.call(_save_message, athlete_id, "model", f"[{claimed.label}] {text}")
         logger.info("action %s athlete=%s accepted=%s", claimed.kind, athlete_id, claimed.accepted)
         if status and status in SYNC_LINES and "sync" not in text.lower():
             text = f"{text}\n\n{SYNC_LINES[status]}"
@@ -248,6 +266,8 @@ class Coach:
                     self.pool, athlete_id, p["workout_id"], p["fields"], override=True
                 )
             return result.message, result.sync_status
+        if claimed.kind == "erase_athlete":
+            return await erase.perform(athlete_id, claimed.accepted), None
         if claimed.kind == "retry_sync":
             if not claimed.accepted:
                 return "OK, I'll keep retrying in the background.", None

@@ -15,6 +15,9 @@ class Incoming:
     text: str | None = None
     action: str | None = None  # the opaque payload a button carried
     user_name: str = ""
+    team: str | None = None  # the user's Slack workspace, for SLACK_ALLOWED_TEAMS
+    # What kind of message it was when core can't read it (sticker, file, ...): answered briefly.
+    unsupported: str | None = None
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from core.access import Access
+from core.budgets import Budgets
 from core.config import Settings
 from core.conversation import Coach, Limits, Locker, PlanRunner
 from core.intervals import IntervalsPool
@@ -69,5 +71,13 @@ def build(
     model = make_model(settings)
     assert model is not None
     pool = make_pool(settings)
-    coach = Coach(model, pool, plan_runner=plan_runner, locker=locker, limits=limits)
+    coach = Coach(
+        model,
+        pool,
+        plan_runner=plan_runner,
+        locker=locker,
+        limits=limits or Limits(max_message_chars=settings.max_message_chars),
+        policy=Access.from_settings(settings),
+        budget=Budgets.from_settings(settings),
+    )
     return Runtime(model, pool, coach)

@@ -10,7 +10,7 @@ import datetime as dt
 import logging
 from typing import Any
 
-from core import notices, plans, pull, sync
+from core import budgets, notices, plans, pull, sync
 from core.conversation import SYNC_LINES
 from core.errors import IntervalsAuthError, IntervalsError
 from core.logs import athlete_var
@@ -70,6 +70,19 @@ def _alerts(counts: dict[str, int], depth: dict[str, int]) -> None:
         )
 
 
+async def _budget_alerts(ctx: Ctx) -> None:
+    """The over-half-the-daily-budget alert of ops/prometheus-rules.yml, logged."""
+    settings = ctx.get("settings")
+    daily = settings.model_tokens_per_day if settings is not None else budgets.Budgets().tokens_per_day
+    for athlete_id, used in await db.call(budgets.heavy_users, daily // 2):
+        logger.warning(
+            "ALERT athlete %s used %d model tokens today, more than half the daily budget of %d",
+            athlete_id,
+            used,
+            daily,
+        )
+
+
 async def drain_sync_queue(ctx: Ctx) -> dict[str, int]:
     """The design's cron pass: every open item with attempts left, oldest first, 50 at a time."""
     counts = await sync.drain(ctx["pool"])
@@ -81,6 +94,7 @@ async def drain_sync_queue(ctx: Ctx) -> dict[str, int]:
     for status in ("PENDING", "FAILED"):
         QUEUE_ITEMS.labels(status).set(depth.get(status, 0))
     _alerts(counts, depth)
+    await _budget_alerts(ctx)
     logger.info("sync pass %s; queue %s", counts, depth)
     return counts
 
@@ -163,7 +177,9 @@ async def check_credentials(ctx: Ctx) -> int:
 
 
 def _everyone() -> list[int]:
-    return [a.id for a in Athlete.select(Athlete.id).where(Athlete.daily_enabled == True)]  # noqa: E712
+    # A blocked athlete hears nothing from the bot, morning messages included.
+    wanted = (Athlete.daily_enabled == True) & Athlete.blocked_at.is_null()  # noqa: E712
+    return [a.id for a in Athlete.select(Athlete.id).where(wanted)]
 
 
 async def daily_messages(ctx: Ctx) -> int:

@@ -75,6 +75,9 @@ class Athlete(BaseModel):
     key_notified_at = DateTimeField(null=True)
     daily_enabled = BooleanField(default=True)
     daily_sent_on = DateField(null=True)
+    # Every athlete row is an admitted one (strangers get none); the operator may block it.
+    admitted_at = DateTimeField(default=utcnow)
+    blocked_at = DateTimeField(null=True)
     created_at = DateTimeField(default=utcnow)
     updated_at = DateTimeField(default=utcnow)
 
@@ -278,6 +281,43 @@ class PendingAction(BaseModel):
         indexes = ((("athlete", "created_at"), False),)
 
 
+class Invitation(BaseModel):
+    """An invitation code, kept only as its SHA-256: the code itself is shown once, to the operator."""
+
+    id = AutoField()
+    code_hash = CharField(max_length=64, unique=True)
+    max_uses = IntegerField(default=1)
+    uses = IntegerField(default=0)
+    created_at = DateTimeField(default=utcnow)
+    expires_at = DateTimeField()
+    revoked_at = DateTimeField(null=True)
+
+
+class Stranger(BaseModel):
+    """Someone not admitted who wrote anyway: a hash of who, a counter, and when we last answered."""
+
+    key = CharField(primary_key=True, max_length=64)
+    messages = IntegerField(default=0)
+    last_seen_at = DateTimeField(default=utcnow)
+    answered_at = DateTimeField(null=True)
+
+    class Meta:
+        indexes = ((("last_seen_at",), False),)
+
+
+class Usage(BaseModel):
+    """An athlete's use of one budget (turns, tokens, burst) in its current window: a row per budget."""
+
+    id = AutoField()
+    athlete = ForeignKeyField(Athlete, backref="usage", on_delete="CASCADE")
+    budget = CharField(max_length=16)
+    window_start = DateTimeField()
+    amount = IntegerField(default=0)
+
+    class Meta:
+        indexes = ((("athlete", "budget"), True),)
+
+
 ALL_MODELS: tuple[type[BaseModel], ...] = (
     Athlete,
     ChatIdentity,
@@ -290,4 +330,7 @@ ALL_MODELS: tuple[type[BaseModel], ...] = (
     NutritionEntry,
     ConversationTurn,
     PendingAction,
+    Invitation,
+    Stranger,
+    Usage,
 )

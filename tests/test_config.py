@@ -43,7 +43,7 @@ def test_coach_migrate_creates_the_database(
     monkeypatch.chdir(str(tmp_path))
     monkeypatch.delenv("DATABASE_URL", raising=False)
     assert main(["migrate"]) == 0
-    assert "5 migration(s) applied" in capsys.readouterr().out
+    assert "6 migration(s) applied" in capsys.readouterr().out
     assert main(["migrate"]) == 0
     assert "0 migration(s) applied" in capsys.readouterr().out
 
@@ -73,3 +73,12 @@ def test_status_names_the_settings_still_missing(
     out = capsys.readouterr().out
     assert "Next: set GEMINI_API_KEY" in out and "SLACK_BOT_TOKEN" in out
     assert "TELEGRAM_BOT_TOKEN" not in out
+
+
+def test_access_is_closed_by_default_and_checked() -> None:
+    settings = load_settings(slack_allowed_teams=" T1, T2 ,,")
+    assert settings.access == "invite" and settings.allowed_teams == frozenset({"T1", "T2"})
+    assert (settings.turns_per_hour, settings.model_tokens_per_day) == (60, 500_000)
+    with pytest.raises(ConfigError) as bad:
+        load_settings(access="public", turns_per_hour=0)
+    assert "ACCESS" in bad.value.user_message and "TURNS_PER_HOUR" in bad.value.user_message

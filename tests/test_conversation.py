@@ -9,6 +9,7 @@ import pytest
 from peewee import Database
 
 from core import athletes, availability, workouts
+from core.access import Access
 from core.clock import DAY_NAMES, day_of_week
 from core.conversation import Coach, Limits
 from core.intervals import IntervalsPool
@@ -48,7 +49,8 @@ def next_weekday(weekday: int, after: dt.date = TODAY) -> dt.date:
 @pytest.fixture
 async def coach(db: Database, fake_gemini: FakeGemini, pool: IntervalsPool) -> AsyncIterator[Coach]:
     model = GeminiModel(api_key="test-key", base_url=fake_gemini.url, timeout=1.0)
-    yield Coach(model, pool, limits=Limits(max_steps=4, turn_timeout=5))
+    # These tests are about conversations, not admission: anyone may chat (tests/test_access.py covers invite).
+    yield Coach(model, pool, limits=Limits(max_steps=4, turn_timeout=5), policy=Access(mode="open"))
     await model.aclose()
 
 

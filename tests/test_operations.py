@@ -115,17 +115,24 @@ def test_bot_and_worker_expose_metrics_and_health_and_log_no_secrets(
         call("create_planned_workout", {"date": day, "title": TITLE, "type": "Run", "duration_minutes": 50}),
         text("Added. I'll sync it."),
     )
+    invited = subprocess.run(
+        [sys.executable, "-m", "cli", "invite"], env=env, cwd=tmp_path, capture_output=True, text=True
+    )
+    code = invited.stdout.split("Invite code: ", 1)[1].split()[0]
+    assert f"Telegram link: https://t.me/coach_test_bot?start={code}" in invited.stdout
     bot_port, worker_port = free_port(), free_port()
     bot = start("telegram", env, bot_port, tmp_path)
     logs = []
     try:
         wait_healthy(bot_port, bot)
-        fake_telegram.push_message(CHAT, f"/connect i1001 {API_KEY}")
+        fake_telegram.push_message(CHAT, f"/start {code}")  # what the invitation link sends
         fake_telegram.wait_for_sync(lambda f: len(f.sent(CHAT)) == 1, timeout=15)
+        fake_telegram.push_message(CHAT, f"/connect i1001 {API_KEY}")
+        fake_telegram.wait_for_sync(lambda f: len(f.sent(CHAT)) == 2, timeout=15)
         fake_intervals.fail_next(1, "500")  # the immediate sync fails: the worker must finish it
         fake_telegram.push_message(CHAT, "Add a 50 minute run")
-        fake_telegram.wait_for_sync(lambda f: len(f.sent(CHAT)) == 2, timeout=15)
-        assert "will sync automatically" in fake_telegram.sent(CHAT)[1]["raw_text"]
+        fake_telegram.wait_for_sync(lambda f: len(f.sent(CHAT)) == 3, timeout=15)
+        assert "will sync automatically" in fake_telegram.sent(CHAT)[2]["raw_text"]
 
         worker = start("worker", env, worker_port, tmp_path)
         try:
@@ -145,7 +152,8 @@ def test_bot_and_worker_expose_metrics_and_health_and_log_no_secrets(
     assert metric(bot_metrics, "coach_turn_seconds_count") == 1
     assert metric(bot_metrics, "coach_model_round_trips_total") == 2
     assert metric(bot_metrics, "coach_sync_attempts_total", result="retryable") == 1
-    assert metric(bot_metrics, "coach_messages_total", platform="telegram", direction="in") == 2
+    assert metric(bot_metrics, "coach_messages_total", platform="telegram", direction="in") == 3
+    assert metric(bot_metrics, "coach_athlete_model_tokens_total", athlete="1") > 0
     assert metric(worker_metrics, "coach_sync_attempts_total", result="synced") >= 1
 
     everything = "\n".join(logs)
@@ -158,6 +166,7 @@ def test_bot_and_worker_expose_metrics_and_health_and_log_no_secrets(
         ENCRYPTION_KEY,
         TITLE,
         "test-key",
+        code,
     ):
         assert secret not in everything, f"a secret leaked into the logs: {secret[:6]}…"
 

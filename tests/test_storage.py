@@ -35,17 +35,22 @@ def test_migrating_an_old_database_keeps_its_rows(backend: str, tmp_path: Path) 
             "0003_pending_actions",
             "0004_jobs",
             "0005_sync_queue_entity_index",
+            "0006_access",
         ]
         assert migrate(db) == [
             "0002_sync_queue",
             "0003_pending_actions",
             "0004_jobs",
             "0005_sync_queue_entity_index",
+            "0006_access",
         ]
         assert migrate(db) == []
 
         with db.connection_context():
-            assert Athlete.get_by_id(athlete_id).name == "Old Timer"
+            old = Athlete.get_by_id(athlete_id)
+            assert old.name == "Old Timer"
+            # An athlete from before invitations keeps their access: admitted since they first wrote.
+            assert old.admitted_at == old.created_at and old.blocked_at is None
             synced = PlannedWorkout.get_by_id("oldsynced1")
             local = PlannedWorkout.get_by_id("oldlocal01")
             assert synced.title == "Long ride" and synced.completed

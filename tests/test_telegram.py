@@ -12,6 +12,7 @@ from peewee import Database
 
 from bot import telegram
 from core import workouts
+from core.access import Access
 from core.conversation import Coach, Limits
 from core.intervals import IntervalsPool
 from core.llm import GeminiModel
@@ -27,7 +28,8 @@ SOON = dt.date.today() + dt.timedelta(days=2)
 @pytest.fixture
 async def coach(db: Database, fake_gemini: FakeGemini, pool: IntervalsPool) -> AsyncIterator[Coach]:
     model = GeminiModel(api_key="test-key", base_url=fake_gemini.url, timeout=2.0)
-    yield Coach(model, pool, limits=Limits(turn_timeout=10))
+    # Open, as these tests are about the adapter; tests/test_access.py covers invitations on Telegram.
+    yield Coach(model, pool, limits=Limits(turn_timeout=10), policy=Access(mode="open"))
     await model.aclose()
 
 

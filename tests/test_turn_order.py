@@ -8,6 +8,8 @@ from typing import Any
 from peewee import Database
 
 from bot.turns import redis_turns
+from core.access import Access
+from core.budgets import Budgets
 from core.conversation import Coach
 from core.intervals import IntervalsPool
 from core.llm import GeminiModel
@@ -23,7 +25,9 @@ async def test_two_instances_keep_one_athletes_turns_in_order(
         lambda body: delay(0.15, text("re: " + body["contents"][-1]["parts"][0]["text"]))
     )
     models = [GeminiModel(api_key="test-key", base_url=fake_gemini.url, timeout=5) for _ in range(2)]
-    instances = [Coach(m, pool, locker=redis_turns(arq_redis)) for m in models]
+    # Six quick messages from one athlete would be a flood (more than 5 in 10 s): allow them here.
+    policy, budget = Access(mode="open"), Budgets(flood_messages=6)
+    instances = [Coach(m, pool, locker=redis_turns(arq_redis), policy=policy, budget=budget) for m in models]
     done: list[str] = []
 
     async def send(instance: Coach, words: str) -> None:

@@ -1,0 +1,148 @@
+"""Per-athlete budgets: turns an hour, model tokens a day, and a brake on floods.
+
+Each budget is one ``usage`` row per athlete: a window that opens with the first use
+and an amount used in it. Adding to it is a single upsert whose CASE restarts an
+expired window, so every bot instance sharing the database counts the same turns and
+nobody can outrun the limit by spreading messages over instances.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass
+
+from peewee import Case
+
+from core.clock import zone
+from core.config import Settings
+from core.llm import ModelTurn
+from core.messages import Reply
+from core.metrics import ATHLETE_TOKENS, TOKENS_PER_DAY, TURNS_REFUSED
+from storage import db
+from storage.models import Athlete, Usage, utcnow
+
+logger = logging.getLogger(__name__)
+
+HOUR, DAY = dt.timedelta(hours=1), dt.timedelta(days=1)
+STILL_WORKS = "/plan, /availability, /sync and buttons still work."
+FLOOD = "That's a lot of messages at once. Give me a few seconds, then send me one message."
+
+
+@dataclass(frozen=True)
+class Budgets:
+    """The limits of one bot process (from settings; the same on every instance)."""
+
+    turns_per_hour: int = 60
+    tokens_per_day: int = 500_000
+    flood_messages: int = 5  # more than this many messages ...
+    flood_seconds: float = 10.0  # ... within this many seconds is a flood
+
+    def __post_init__(self) -> None:
+        # The over-budget alert rule (ops/prometheus-rules.yml) reads the budget from here.
+        TOKENS_PER_DAY.set(self.tokens_per_day)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Budgets:
+        """TURNS_PER_HOUR and MODEL_TOKENS_PER_DAY."""
+        return cls(turns_per_hour=settings.turns_per_hour, tokens_per_day=settings.model_tokens_per_day)
+
+
+def _add(athlete_id: int, budget: str, amount: int, window: dt.timedelta) -> tuple[int, dt.datetime]:
+    """Add to the athlete's budget, opening a new window if the last one ended; (used, window start).
+
+    Call inside a transaction: the upsert locks the row until commit, so the read sees our own sum.
+    """
+    now = utcnow()
+    expired = Usage.window_start <= now - window
+    Usage.insert(athlete=athlete_id, budget=budget, window_start=now, amount=amount).on_conflict(
+        conflict_target=[Usage.athlete, Usage.budget],
+        update={
+            Usage.amount: Case(None, [(expired, amount)], Usage.amount + amount),
+            Usage.window_start: Case(None, [(expired, now)], Usage.window_start),
+        },
+    ).execute()
+    row = Usage.get((Usage.athlete == athlete_id) & (Usage.budget == budget))
+    return int(row.amount), row.window_start
+
+
+def _spend(athlete_id: int, tokens: int) -> None:
+    with db.transaction():
+        _add(athlete_id, "tokens", tokens, DAY)
+
+
+def _used(athlete_id: int, budget: str, window: dt.timedelta) -> tuple[int, dt.datetime | None]:
+    row = Usage.get_or_none((Usage.athlete == athlete_id) & (Usage.budget == budget))
+    if row is None or row.window_start <= utcnow() - window:
+        return 0, None
+    return int(row.amount), row.window_start
+
+
+def _when(athlete_id: int, moment: dt.datetime) -> str:
+    """``moment`` (naive UTC) as the athlete reads it: "at 14:05" or "tomorrow at 09:12"."""
+    athlete = Athlete.get_or_none(Athlete.id == athlete_id)
+    tz = zone(athlete.timezone if athlete else "UTC")
+    local = moment.replace(tzinfo=dt.UTC).astimezone(tz)
+    days = (local.date() - dt.datetime.now(tz).date()).days
+    day = {0: "", 1: "tomorrow "}.get(days, f"on {local:%a %d %b} ")
+    return f"{day}at {local:%H:%M} ({tz.key})"
+
+
+def _check(budgets: Budgets, athlete_id: int) -> tuple[str, str | None] | None:
+    """None when a turn may go to the model, else (reason, reply text or None to stay silent)."""
+    with db.transaction():  # one round of commits for the three budgets
+        return _check_all(budgets, athlete_id)
+
+
+def _check_all(budgets: Budgets, athlete_id: int) -> tuple[str, str | None] | None:
+    burst, _ = _add(athlete_id, "burst", 1, dt.timedelta(seconds=budgets.flood_seconds))
+    if burst > budgets.flood_messages:
+        # Said once per flood; the rest of it gets no answer at all.
+        return "flood", FLOOD if burst == budgets.flood_messages + 1 else None
+    tokens, since = _used(athlete_id, "tokens", DAY)
+    if since is not None and tokens >= budgets.tokens_per_day:
+        return "tokens", (
+            "You've used today's share of the coaching model. "
+            f"You can continue {_when(athlete_id, since + DAY)}. {STILL_WORKS}"
+        )
+    turns, since = _add(athlete_id, "turns", 1, HOUR)
+    if turns > budgets.turns_per_hour:
+        return "turns", (
+            f"You've reached the limit of {budgets.turns_per_hour} messages an hour. "
+            f"You can continue {_when(athlete_id, since + HOUR)}. {STILL_WORKS}"
+        )
+    return None
+
+
+async def admit_turn(budgets: Budgets, athlete_id: int) -> tuple[bool, Reply | None]:
+    """Count a message bound for the model: (True, None) to go ahead, else (False, what to say or None)."""
+    verdict = await db.call(_check, budgets, athlete_id)
+    if verdict is None:
+        return True, None
+    reason, text = verdict
+    TURNS_REFUSED.labels(reason).inc()
+    logger.info("athlete %s: turn refused (%s)", athlete_id, reason)
+    return False, Reply(text) if text else None
+
+
+def refused(reason: str, text: str) -> Reply:
+    """A brief answer given instead of a turn (too long, unsupported), counted by reason."""
+    TURNS_REFUSED.labels(reason).inc()
+    return Reply(text)
+
+
+async def spend(budgets: Budgets, athlete_id: int, turn: ModelTurn) -> None:
+    """Charge one model response's prompt and output tokens to the athlete's day."""
+    tokens = (turn.prompt_tokens or 0) + (turn.output_tokens or 0)
+    if tokens <= 0:
+        return
+    await db.call(_spend, athlete_id, tokens)
+    ATHLETE_TOKENS.labels(str(athlete_id)).inc(tokens)
+
+
+def heavy_users(threshold: int) -> list[tuple[int, int]]:
+    """(athlete id, tokens) of everyone past ``threshold`` tokens in their current day (sync)."""
+    rows = Usage.select(Usage.athlete, Usage.amount).where(
+        (Usage.budget == "tokens") & (Usage.window_start > utcnow() - DAY) & (Usage.amount > threshold)
+    )
+    return [(int(a), int(n)) for a, n in rows.tuples()]
