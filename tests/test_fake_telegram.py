@@ -185,6 +185,9 @@ async def test_entities_and_length_after_parsing(bot: Bot) -> None:
     assert (
         await bot.send_message(CHAT, "a & b &nbsp; &amp", parse_mode=ParseMode.HTML)
     ).text == "a & b &nbsp; &"
+    # Past the 100th entity Telegram drops the formatting, without an error.
+    many = await bot.send_message(CHAT, "<b>x</b> " * 120, parse_mode=ParseMode.HTML)
+    assert len(many.entities) == 100 and many.text == "x " * 120
     # The limit counts characters (code points), not UTF-16 units: 4096 emoji fit.
     assert len((await bot.send_message(CHAT, "😀" * 4096)).text) == 4096
     with pytest.raises(BadRequest, match="Message is too long"):

@@ -63,6 +63,14 @@ def test_markdown_split_reopens_formatting_in_the_next_part() -> None:
     assert "".join(shown(p)[0] for p in parts).count("<") == 600
 
 
+def test_markdown_split_keeps_each_part_within_100_entities() -> None:
+    markdown = "\n".join(f"- **Day {i}**: *easy* ride" for i in range(120))  # 240 entities, 3,000 characters
+    parts = telegram_html.render(markdown)
+    kinds = [telegram_parser.parse(p)[1] for p in parts]
+    assert len(parts) >= 3 and all(len(k) <= 100 for k in kinds)
+    assert sum(len(k) for k in kinds) == 240  # Telegram would have dropped the formatting past the 100th
+
+
 def test_markdown_split_counts_characters_not_utf16_units() -> None:
     parts = telegram_html.render("🚴" * 5000)
     assert [len(shown(p)[0]) for p in parts] == [4096, 904]

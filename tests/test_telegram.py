@@ -186,14 +186,14 @@ async def test_long_markdown_reply_is_split_into_valid_html_messages(
     code = "\n".join(f"ride_{i} = watts < {200 + i}" for i in range(300))
     fake_gemini.script(text("\n\n".join([paragraph] * 8) + f"\n\n```python\n{code}\n```"))
     fake_telegram.push_message(CHAT, "Tell me everything")
-    await fake_telegram.wait_for(lambda f: len(f.sent(CHAT)) >= 4)
+    await fake_telegram.wait_for(lambda f: sum(p["text"].count("ride_") for p in f.sent(CHAT)) == 300)
 
     parts = fake_telegram.sent(CHAT)
     assert all(c.status == 200 for c in fake_telegram.calls_of("sendMessage"))  # each part parsed on its own
     assert len(parts) >= 4 and all(0 < len(p["text"]) <= 4096 for p in parts)
+    assert sum(len(p.get("entities", [])) for p in parts) == 8 * 20 * 2 + 2  # none dropped past the 100th
     assert any(len(p["raw_text"]) > 4096 for p in parts)  # the limit counts what is shown, not the tags
     assert all(markup_left(p["text"]) == [] for p in parts)
-    assert sum(p["text"].count("ride_") for p in parts) == 300
     code_parts = [p for p in parts if "ride_" in p["text"]]
     assert len(code_parts) >= 2 and all("<pre><code" in p["raw_text"] for p in code_parts)
 

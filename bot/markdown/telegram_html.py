@@ -14,6 +14,7 @@ from bot.markdown.cut import cut_points
 from bot.markdown.document import Run, Style, runs
 
 LIMIT = 4096  # characters of visible text per message (Bot API: "1-4096 characters after entities parsing")
+MAX_ENTITIES = 100  # Telegram keeps a message's first 100 entities and silently drops the rest
 
 
 def render(markdown: str, limit: int = LIMIT) -> list[str]:
@@ -29,28 +30,43 @@ def escape(text: str) -> str:
 def to_html(parts: list[Run]) -> str:
     """Runs as HTML, tags opened and closed so they nest properly."""
     out: list[str] = []
+    for closed, opened, text in _transitions(parts):
+        out.extend(_close(s) for s in closed)
+        out.extend(_open(s) for s in opened)
+        out.append(escape(text))
+    return "".join(out)
+
+
+def split(parts: list[Run], limit: int) -> list[list[Run]]:
+    """Runs cut into messages of at most ``limit`` visible characters, at blank lines, lines or spaces,
+    and of at most MAX_ENTITIES entities, so no formatting is dropped."""
+    text = "".join(r.text for r in parts)
+    pieces = []
+    for start, end in cut_points(text, limit):
+        piece = _slice(parts, start, end)
+        if _entities(piece) > MAX_ENTITIES and end - start > 1:
+            pieces.extend(split(piece, (end - start) // 2))
+        elif piece:
+            pieces.append(piece)
+    return pieces
+
+
+def _transitions(parts: list[Run]) -> list[tuple[list[Style], list[Style], str]]:
+    """For each run, the styles to close, the styles to open, then its text (a last step closes all)."""
+    steps = []
     open_: list[Style] = []
     for run in parts:
         keep = 0
         while keep < min(len(open_), len(run.styles)) and open_[keep] == run.styles[keep]:
             keep += 1
-        out.extend(_close(s) for s in reversed(open_[keep:]))
-        out.extend(_open(s) for s in run.styles[keep:])
+        steps.append((list(reversed(open_[keep:])), list(run.styles[keep:]), run.text))
         open_ = list(run.styles)
-        out.append(escape(run.text))
-    out.extend(_close(s) for s in reversed(open_))
-    return "".join(out)
+    steps.append((list(reversed(open_)), [], ""))
+    return steps
 
 
-def split(parts: list[Run], limit: int) -> list[list[Run]]:
-    """Runs cut into messages of at most ``limit`` visible characters, at blank lines, lines or spaces."""
-    text = "".join(r.text for r in parts)
-    pieces = []
-    for start, end in cut_points(text, limit):
-        piece = _slice(parts, start, end)
-        if piece:
-            pieces.append(piece)
-    return pieces
+def _entities(parts: list[Run]) -> int:
+    return sum(len(opened) for _, opened, _ in _transitions(parts))
 
 
 def _slice(parts: list[Run], start: int, end: int) -> list[Run]:

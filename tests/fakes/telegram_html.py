@@ -14,6 +14,7 @@ _TYPES = {"b": "bold", "strong": "bold", "i": "italic", "em": "italic", "u": "un
           "s": "strikethrough", "strike": "strikethrough", "del": "strikethrough", "tg-spoiler": "spoiler",
           "span": "spoiler", "code": "code", "pre": "pre", "blockquote": "blockquote"}  # fmt: skip
 _NAMED = {"lt": "<", "gt": ">", "amp": "&", "quot": '"'}
+MAX_ENTITIES = 100  # Telegram keeps a message's first 100 entities (rubenlagus/TelegramBots#854)
 _SPACE = frozenset(" \t\r\n\v")
 Entity = dict[str, Any]
 
@@ -69,7 +70,8 @@ class _Parser:
         for entity in self.entities:
             if entity["type"] == "code":
                 entity.pop("language", None)  # a language counts only on <pre><code class=...>
-        return text, sorted(self.entities, key=lambda e: (e["offset"], -e["length"]))
+        ordered = sorted(self.entities, key=lambda e: (e["offset"], -e["length"]))
+        return text, ordered[:MAX_ENTITIES]  # the rest is dropped silently, formatting lost
 
     def emit(self, text: str) -> None:
         self.out.append(text)
