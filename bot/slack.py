@@ -23,7 +23,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.text import SLACK_LIMIT, slack_mrkdwn, split
+from bot.markdown import plain, slack_markdown
 from core.commands import COMMANDS
 from core.config import Settings
 from core.conversation import Coach
@@ -35,8 +35,6 @@ PLATFORM = "slack"
 # One action_id per button position (they must be unique within a block); the value is core's payload.
 ACTION_ID = re.compile(r"^coach_action_\d+$")
 MAX_BUTTONS, MAX_LABEL = 25, 75
-# Slack refuses block payloads somewhere near 13k characters (msg_blocks_too_long): stay under it.
-MESSAGE_CHARS = 11_000
 HOURGLASS, HOURGLASS_AFTER = "hourglass_flowing_sand", 2.0
 
 KEY_NOTE = (
@@ -124,30 +122,32 @@ def _button(position: int, button: Button) -> dict[str, Any]:
 
 
 def blocks_for(reply: Reply) -> tuple[str, list[dict[str, Any]]]:
-    """Fallback text and blocks for a reply that fits one message (``send`` splits longer ones)."""
-    sections: list[dict[str, Any]] = []
-    for chunk in split(reply.text, SLACK_LIMIT):
-        pieces = [slack_mrkdwn(chunk)]
-        if len(pieces[0]) > SLACK_LIMIT:  # escaping lengthened it (& becomes &amp;)
-            pieces = [slack_mrkdwn(p) for p in split(chunk, SLACK_LIMIT // 2)]
-        sections += [{"type": "section", "text": {"type": "mrkdwn", "text": p}} for p in pieces if p.strip()]
-    blocks = sections[:49]
+    """Fallback text and blocks for a reply that fits one message (``send`` splits longer ones).
+
+    The text goes in a ``markdown`` block, which renders the model's Markdown as Slack's own.
+    """
+    blocks: list[dict[str, Any]] = []
+    if reply.text.strip():
+        blocks.append({"type": "markdown", "text": slack_markdown.escape(reply.text)})
     if reply.buttons:
         elements = [_button(i, b) for i, b in enumerate(reply.buttons[:MAX_BUTTONS])]
         blocks.append({"type": "actions", "block_id": "coach_buttons", "elements": elements})
-    # The fallback feeds notifications and screen readers: the first section says enough.
-    return (sections[0]["text"]["text"] if sections else slack_mrkdwn(reply.text) or " "), blocks
+    # The fallback feeds notifications and screen readers: the same words without the markup.
+    return slack_markdown.escape_mrkdwn(plain.render(reply.text)) or " ", blocks
 
 
 def chosen_blocks(blocks: list[dict[str, Any]], label: str) -> list[dict[str, Any]]:
     """A pressed message's blocks with the buttons replaced by the choice, so it can't be pressed twice."""
-    done = {"type": "context", "elements": [{"type": "mrkdwn", "text": f"✔ {slack_mrkdwn(label)}"}]}
+    done = {
+        "type": "context",
+        "elements": [{"type": "mrkdwn", "text": f"✔ {slack_markdown.escape_mrkdwn(label)}"}],
+    }
     return [done if b.get("type") == "actions" else b for b in blocks]
 
 
 async def send(client: AsyncWebClient, channel: str, reply: Reply, thread_ts: str | None = None) -> list[str]:
     """Post a reply as one message, or several when long (buttons on the last); returns their ts."""
-    pieces = split(reply.text, MESSAGE_CHARS)
+    pieces = slack_markdown.chunks(reply.text) or [""]
     stamps = []
     for i, piece in enumerate(pieces):
         text, blocks = blocks_for(Reply(piece, reply.buttons if i == len(pieces) - 1 else ()))

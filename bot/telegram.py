@@ -31,7 +31,7 @@ from telegram.ext import (
 )
 
 from bot.invite_link import api_urls
-from bot.text import split_html, telegram_html
+from bot.markdown import telegram_html
 from core.config import Settings
 from core.conversation import Coach
 from core.messages import Incoming, Reply
@@ -96,8 +96,8 @@ def keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
 
 
 async def send(bot: ExtBot[Any], chat_id: int | str, reply: Reply) -> list[Message]:
-    """Send a reply as HTML, split at Telegram's limit; buttons go on the last part."""
-    chunks = split_html(reply.text)
+    """Send the reply's Markdown as Telegram HTML, split at Telegram's limit; buttons go on the last part."""
+    chunks = telegram_html.render(reply.text) or [telegram_html.escape(reply.text) or "…"]
     sent = []
     for i, chunk in enumerate(chunks):
         markup = keyboard(reply) if i == len(chunks) - 1 else None
@@ -156,6 +156,18 @@ def _chosen_label(markup: InlineKeyboardMarkup | None, data: str) -> str | None:
     return None
 
 
+def with_choice(message: Message, label: str) -> str:
+    """The pressed message as HTML, formatting kept, with the chosen label under it, within the limit."""
+    note = f"\n\n✔ {label}"
+    html_note = f"\n\n<i>✔ {telegram_html.escape(label)}</i>"
+    text = message.text or ""
+    if len(text) + len(note) <= telegram_html.LIMIT:
+        return message.text_html + html_note
+    # No room for the note: the text, shortened and plain (a cut could split an entity).
+    room = max(telegram_html.LIMIT - len(note) - 1, 0)
+    return telegram_html.escape(text[:room]) + "…" + html_note
+
+
 def build_app(
     coach: Coach, token: str, base_url: str | None = None
 ) -> Application[Any, Any, Any, Any, Any, Any]:
@@ -198,7 +210,7 @@ def build_app(
             # Showing the choice and dropping the buttons stops an accidental second press.
             with contextlib.suppress(BadRequest):
                 await original.edit_text(
-                    telegram_html(original.text or "") + f"\n\n<i>✔ {telegram_html(label)}</i>",
+                    with_choice(original, label),
                     parse_mode=ParseMode.HTML,
                     reply_markup=None,
                 )

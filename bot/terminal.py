@@ -10,6 +10,7 @@ import getpass
 import sys
 from typing import TextIO
 
+from bot.markdown import plain
 from core.conversation import Coach
 from core.messages import Button, Incoming, Reply
 
@@ -17,8 +18,8 @@ PLATFORM = "terminal"
 
 
 def render(reply: Reply) -> str:
-    """Reply text followed by its buttons as numbered choices."""
-    lines = [reply.text]
+    """Reply text, its Markdown rendered as plain text, followed by its buttons as numbered choices."""
+    lines = [plain.render(reply.text)]
     if reply.buttons:
         lines.append("  ".join(f"[{i}] {b.label}" for i, b in enumerate(reply.buttons, 1)))
     return "\n".join(lines)

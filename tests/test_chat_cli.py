@@ -14,6 +14,7 @@ from storage.models import PlannedWorkout, WeeklyTrainingPlan
 from tests.conftest import ENCRYPTION_KEY
 from tests.fakes.gemini import FakeGemini, call, json_reply, text
 from tests.fakes.intervals import FakeIntervals
+from tests.helpers.markdown import MODEL_MARKDOWN, WORDS, markup_left
 
 TOMORROW = dt.date.today() + dt.timedelta(days=1)
 
@@ -27,7 +28,7 @@ def test_piped_session_replays_end_to_end(
             "create_planned_workout",
             {"date": TOMORROW.isoformat(), "title": "Easy run", "type": "Run", "duration_minutes": 40},
         ),
-        text("Added an easy run for tomorrow."),
+        text(f"Added an **easy run** for *tomorrow*.\n\n{MODEL_MARKDOWN}"),
         call("generate_training_plan", {"days": 3}),
         text("Shall I generate a 3-day plan?"),
         json_reply(
@@ -79,6 +80,10 @@ def test_piped_session_replays_end_to_end(
     assert "/connect ATHLETE_ID API_KEY" in out
     assert "Connected to Intervals.icu as Tess" in out
     assert "Added an easy run for tomorrow." in out and "✅ Synced to Intervals.icu." in out
+    # The model's Markdown reads as plain text: no markup left, its HTML shown as typed.
+    answer = out.split("Added an easy run")[1].split("[1] Generate plan")[0]
+    assert markup_left(answer) == [] and all(word in answer for word in WORDS)
+    assert '<script>alert("hi")</script>' in answer and "• Tuesday: easy spin\n    • 60 min at Z2" in answer
     assert "[1] Generate plan  [2] Cancel" in out
     assert "3-day plan (mixed) is ready: 1 workouts, total TSS 60" in out
     assert "Z2 ride" in out.split("Your next 14 days:")[1]

@@ -133,6 +133,65 @@ async def test_post_message_validation(
     assert fake.messages() == []
 
 
+def markdown(text: str) -> dict[str, Any]:
+    return {"type": "markdown", "text": text}
+
+
+@pytest.mark.parametrize(
+    ("blocks", "errors"),
+    [
+        (
+            [section("x" * 3001)],
+            [
+                "failed to match all allowed schemas [json-pointer:/blocks/0/text]",
+                "must be less than 3001 characters [json-pointer:/blocks/0/text/text]",
+            ],
+        ),
+        (
+            [markdown("ok"), markdown("x" * 12_001)],
+            ["must be less than 12001 characters [json-pointer:/blocks/1/text]"],
+        ),
+        ([markdown("")], ["must be more than 0 characters [json-pointer:/blocks/0/text]"]),
+        ([markdown("x")] * 51, ["no more than 50 items allowed [json-pointer:/blocks]"]),
+    ],
+)
+async def test_refused_blocks_answer_in_slacks_shape(
+    fake: FakeSlack, client: AsyncWebClient, blocks: list[dict[str, Any]], errors: list[str]
+) -> None:
+    with pytest.raises(SlackApiError) as failed:
+        await client.chat_postMessage(channel="C1", text="t", blocks=blocks)
+    body = failed.value.response.data
+    assert body == {
+        "ok": False,
+        "error": "invalid_blocks",
+        "errors": errors,
+        "response_metadata": {"messages": [f"[ERROR] {e}" for e in errors]},
+    }
+    assert fake.messages() == []
+
+
+async def test_markdown_blocks_share_one_12000_character_budget(
+    fake: FakeSlack, client: AsyncWebClient
+) -> None:
+    await client.chat_postMessage(channel="C1", text="t", blocks=[markdown("x" * 6000), markdown("y" * 6000)])
+    with pytest.raises(SlackApiError, match="msg_blocks_too_long"):
+        await client.chat_postMessage(
+            channel="C1", text="t", blocks=[markdown("x" * 6000), markdown("y" * 6001)]
+        )
+    with pytest.raises(SlackApiError, match="invalid_blocks_format"):
+        await client.api_call(
+            "chat.postMessage", json={"channel": "C1", "text": "t", "blocks": {"type": "markdown"}}
+        )
+    assert [len(m["blocks"]) for m in fake.messages()] == [2]
+
+
+async def test_overlong_text_is_truncated_with_a_warning(fake: FakeSlack, client: AsyncWebClient) -> None:
+    posted = await client.chat_postMessage(channel="C1", text="x" * 40_001)
+    assert posted["warning"] == "message_truncated"
+    assert posted["response_metadata"]["warnings"] == ["message_truncated"]
+    assert len(fake.messages()[0]["text"]) == 40_000
+
+
 async def test_limits_are_inclusive(fake: FakeSlack, client: AsyncWebClient) -> None:
     actions = {"type": "actions", "elements": [button("x" * 75, "v" * 2000, "a" * 255)]}
     await client.chat_postMessage(channel="C1", text="t", blocks=[section("x" * 3000)] * 49 + [actions])

@@ -124,6 +124,77 @@ async def test_malformed_html_is_rejected(bot: Bot, text: str) -> None:
 
 
 @pytest.mark.parametrize(
+    ("text", "description"),
+    [
+        ("<foo>x</foo>", 'Unsupported start tag "foo" at byte offset 0'),
+        ("1 < 2", 'Unsupported start tag "" at byte offset 2'),
+        ("é <b>x", "Can't find end tag corresponding to start tag b"),
+        ("<b>x</i>", 'Unmatched end tag at byte offset 4, expected "</b>", found "</i>"'),
+        ("x</b>", "Unexpected end tag at byte offset 1"),
+        ("<b", "Unclosed start tag at byte offset 0"),
+        ('<a href="x">y</a', "Unclosed end tag at byte offset 13"),
+        ("<span>s</span>", 'Tag "span" must have class "tg-spoiler" at byte offset 0'),
+        (
+            "<b class>x</b>",
+            'Expected equal sign in declaration of an attribute of the tag "b" at byte offset 0',
+        ),
+        (
+            "&#55357;",
+            "Text contains invalid Unicode characters after decoding HTML entities, check for unmatched surrogate code units",
+        ),
+    ],
+)
+async def test_html_errors_read_as_the_bot_apis(bot: Bot, text: str, description: str) -> None:
+    with pytest.raises(BadRequest) as failed:
+        await bot.send_message(CHAT, text, parse_mode=ParseMode.HTML)
+    # The fake answers "Bad Request: can't parse entities: <description>"; PTB drops the prefix, capitalizes.
+    assert failed.value.message == f"can't parse entities: {description}".capitalize()
+
+
+def test_html_errors_reach_the_client_in_the_bot_api_shape(fake_telegram: FakeTelegram) -> None:
+    url = f"{fake_telegram.api_url()}{TOKEN}/sendMessage"
+    r = httpx.post(url, data={"chat_id": CHAT, "text": "<script>x</script>", "parse_mode": "HTML"})
+    assert (r.status_code, r.json()) == (
+        400,
+        {
+            "ok": False,
+            "error_code": 400,
+            "description": 'Bad Request: can\'t parse entities: Unsupported start tag "script" at byte offset 0',
+        },
+    )
+    r = httpx.post(url, data={"chat_id": CHAT, "text": "x" * 4097})
+    assert r.json() == {"ok": False, "error_code": 400, "description": "Bad Request: message is too long"}
+
+
+async def test_entities_and_length_after_parsing(bot: Bot) -> None:
+    m = await bot.send_message(
+        CHAT,
+        '😀 <b>bold <i>both</i></b> <a href="https://e.com/?a=1&amp;b=2">link</a> '
+        '<pre><code class="language-python">x</code></pre> <code class="language-x">c</code>',
+        parse_mode=ParseMode.HTML,
+    )
+    assert m.text == "😀 bold both link x c"
+    assert [(e.type, e.offset, e.length, e.url, e.language) for e in m.entities] == [
+        ("bold", 3, 9, None, None),  # offsets count UTF-16 units: the emoji is two
+        ("italic", 8, 4, None, None),
+        ("text_link", 13, 4, "https://e.com/?a=1&b=2", None),
+        ("pre", 18, 1, None, "python"),
+        ("code", 20, 1, None, None),  # a language counts only inside <pre>
+    ]
+    # Like tdlib, "&" starting no entity it knows is a plain character, not an error.
+    assert (
+        await bot.send_message(CHAT, "a & b &nbsp; &amp", parse_mode=ParseMode.HTML)
+    ).text == "a & b &nbsp; &"
+    # Past the 100th entity Telegram drops the formatting, without an error.
+    many = await bot.send_message(CHAT, "<b>x</b> " * 120, parse_mode=ParseMode.HTML)
+    assert len(many.entities) == 100 and many.text == "x " * 120
+    # The limit counts characters (code points), not UTF-16 units: 4096 emoji fit.
+    assert len((await bot.send_message(CHAT, "😀" * 4096)).text) == 4096
+    with pytest.raises(BadRequest, match="Message is too long"):
+        await bot.send_message(CHAT, "<b>" + "😀" * 4097 + "</b>", parse_mode=ParseMode.HTML)
+
+
+@pytest.mark.parametrize(
     ("text", "visible"),
     [
         ('<span class="tg-spoiler">s</span> <tg-spoiler>t</tg-spoiler>', "s t"),
@@ -150,8 +221,11 @@ async def test_edit_message_text_and_markup(fake_telegram: FakeTelegram, bot: Bo
     assert not isinstance(edited, bool) and edited.text == "Done" and edited.edit_date is not None
     [stored] = fake_telegram.sent()
     assert stored["text"] == "Done" and "reply_markup" not in stored  # no markup: the keyboard is gone
+    assert stored["entities"] == [{"type": "bold", "offset": 0, "length": 4}]
     with pytest.raises(BadRequest, match="(?i)message is not modified"):
-        await bot.edit_message_text("Done", CHAT, m.message_id)
+        await bot.edit_message_text("<b>Done</b>", CHAT, m.message_id, parse_mode=ParseMode.HTML)
+    plain = await bot.edit_message_text("Done", CHAT, m.message_id)  # same text, formatting gone: modified
+    assert not isinstance(plain, bool) and plain.entities == ()
     await bot.edit_message_reply_markup(CHAT, m.message_id, reply_markup=keyboard("again"))
     assert fake_telegram.sent()[0]["reply_markup"] == keyboard("again").to_dict()
     with pytest.raises(BadRequest, match="(?i)message is not modified"):

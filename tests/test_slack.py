@@ -48,6 +48,7 @@ from tests.fakes.slack import (
     signed_body_headers,
     slash_command,
 )
+from tests.helpers.markdown import MODEL_MARKDOWN, WORDS, markup_left
 
 TZ, KEY = "Europe/Berlin", "key-a-0123456789"
 
@@ -119,9 +120,9 @@ async def posted(slack: FakeSlack, count: int, channel: str | None = None) -> li
 
 
 def shown(message: dict[str, Any]) -> str:
-    """What the athlete reads: the section texts, unescaped."""
-    texts = [b["text"]["text"] for b in message["blocks"] if b["type"] == "section"]
-    return "\n\n".join(texts).replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+    """The Markdown Slack renders for the athlete: the markdown blocks' text, its one escape undone."""
+    texts = [b["text"] for b in message["blocks"] if b["type"] == "markdown"]
+    return "\n\n".join(texts).replace("&lt;", "<")
 
 
 def buttons(message: dict[str, Any]) -> list[dict[str, Any]]:
@@ -190,7 +191,7 @@ async def test_plan_buttons_press_once_and_message_updated(
     [asked] = await posted(slack, 1)
     assert [b["text"]["text"] for b in buttons(asked)] == ["Generate plan", "Cancel"]
     assert buttons(asked)[0]["style"] == "primary" and "style" not in buttons(asked)[1]
-    assert asked["blocks"][0]["text"]["text"] == "I can build a 7-day endurance plan. Shall I?"
+    assert asked["blocks"][0] == {"type": "markdown", "text": "I can build a 7-day endurance plan. Shall I?"}
 
     go = buttons(asked)[0]
     press = block_action("UCAT", "DUCAT", asked["ts"], go["action_id"], go["value"], f"{slack.url}/response/1",
@@ -237,20 +238,45 @@ async def test_forged_requests_are_refused(app: AsyncApp, slack: FakeSlack, fake
     assert ChatIdentity.select().count() == 0 and ConversationTurn.select().count() == 0
 
 
-async def test_long_reply_is_split_into_valid_sections(
+async def test_markdown_reply_reaches_slack_as_a_markdown_block(
     app: AsyncApp, slack: FakeSlack, fake_gemini: FakeGemini
 ) -> None:
-    paragraph = "Ride easy & keep the cadence high <90 rpm>; " * 12
-    long = "\n\n".join(f"{i}. {paragraph}" for i in range(40))[:10_000]
+    fake_gemini.script(text(MODEL_MARKDOWN))
+
+    await dispatch(app, event_message("UMAX", "DUMAX", "what's my week like?"))
+
+    [reply] = await posted(slack, 1)
+    [block] = reply["blocks"]
+    assert block["type"] == "markdown" and "<" not in block["text"]  # no Slack token can start
+    markdown = shown(reply)
+    assert "**Key session:**" in markdown and "- Monday: **rest**" in markdown and "> Listen" in markdown
+    assert '<script>alert("hi")</script>' in markdown  # shown as text: Slack reads "&lt;" as "<"
+    assert "```\nDay | Workout" in markdown and "| Thu |" not in markdown  # a table Slack can't render
+    fallback = reply["text"].replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+    assert markup_left(fallback) == [] and all(word in fallback for word in WORDS)
+    assert "<" not in reply["text"]
+
+
+async def test_long_markdown_reply_is_split_into_markdown_blocks(
+    app: AsyncApp, slack: FakeSlack, fake_gemini: FakeGemini
+) -> None:
+    paragraph = "Ride **easy** & keep the cadence high <90 rpm>; " * 12
+    long = "\n\n".join(f"{i}. {paragraph}" for i in range(60))
     fake_gemini.script(text(long))
 
     await dispatch(app, event_message("ULEE", "DULEE", "tell me everything"))
 
-    [reply] = await posted(slack, 1)
-    sections = [b["text"]["text"] for b in reply["blocks"]]
-    assert len(sections) >= 4 and all(0 < len(s) <= 3000 for s in sections) and len(reply["blocks"]) <= 50
-    assert "&amp;" in sections[0] and "&lt;90 rpm&gt;" in sections[0]
-    assert shown(reply).split() == long.split()
+    await posted(slack, 3)
+    await settle()
+    replies = slack.messages()
+    assert 3 <= len(replies) <= 4  # 34k characters in messages of at most 12,000, cut between items
+    for reply in replies:
+        [block] = reply["blocks"]
+        assert block["type"] == "markdown" and 0 < len(block["text"]) <= 12_000
+        assert "<" not in block["text"] and "&lt;90 rpm>" in block["text"]
+        assert "**" not in reply["text"] and "&lt;90 rpm&gt;" in reply["text"]  # the plain fallback
+    paragraphs = "\n\n".join(shown(r) for r in replies).split("\n\n")
+    assert [p.strip() for p in paragraphs] == [p.strip() for p in long.split("\n\n")]  # cut between items
 
 
 async def test_send_splits_huge_replies_with_buttons_last(slack: FakeSlack) -> None:
@@ -261,12 +287,12 @@ async def test_send_splits_huge_replies_with_buttons_last(slack: FakeSlack) -> N
     stamps = await send(web_client(slack.token, slack.url), "DU1", huge, thread_ts="1700000000.000001")
     messages = slack.messages()
     assert [m["ts"] for m in messages] == stamps and len(stamps) == 4
-    assert all(len(m["blocks"]) <= 50 and m["thread_ts"] == "1700000000.000001" for m in messages)
+    assert all(m["thread_ts"] == "1700000000.000001" for m in messages)
     assert [bool(buttons(m)) for m in messages] == [False, False, False, True]
     assert [b["value"] for b in buttons(messages[-1])] == ["a:abcdef:yes", "a:abcdef:no"]
-    assert blocks_for(Reply("a & b")) == (
-        "a &amp; b",
-        [{"type": "section", "text": {"type": "mrkdwn", "text": "a &amp; b"}}],
+    assert blocks_for(Reply("a & **b** <c>")) == (
+        "a &amp; b &lt;c&gt;",
+        [{"type": "markdown", "text": "a & **b** &lt;c>"}],
     )
 
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import AsyncIterator
-from html.parser import HTMLParser
 from typing import Any
 
 import pytest
 from peewee import Database
+from telegram.ext import ExtBot
 
 from bot import telegram
 from core import workouts
@@ -16,10 +16,12 @@ from core.access import Access
 from core.conversation import Coach, Limits
 from core.intervals import IntervalsPool
 from core.llm import GeminiModel
+from core.messages import Button, Reply
 from storage.models import Athlete, PlannedWorkout, WeeklyTrainingPlan
 from tests.fakes.gemini import FakeGemini, call, json_reply, text
 from tests.fakes.intervals import FakeIntervals
 from tests.fakes.telegram import FakeTelegram
+from tests.helpers.markdown import MODEL_MARKDOWN, WORDS, markup_left
 
 CHAT = 4242
 SOON = dt.date.today() + dt.timedelta(days=2)
@@ -162,32 +164,58 @@ async def test_generate_plan_press_is_answered_edited_and_runs_once(
     assert WeeklyTrainingPlan.select().count() == 1
 
 
-class _Checker(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__()
-        self.open: list[str] = []
-
-    def handle_starttag(self, tag: str, attrs: Any) -> None:
-        self.open.append(tag)
-
-    def handle_endtag(self, tag: str) -> None:
-        assert self.open and self.open.pop() == tag
-
-
-async def test_long_reply_is_split_into_valid_html_messages(
+async def test_markdown_reply_reaches_telegram_as_html(
     app: Any, fake_telegram: FakeTelegram, fake_gemini: FakeGemini
 ) -> None:
-    paragraph = "Zone 2 & <steady> work **matters**. " * 20
-    fake_gemini.script(text("\n\n".join([paragraph] * 15)[:10_000]))
-    fake_telegram.push_message(CHAT, "Tell me everything")
-    await fake_telegram.wait_for(lambda f: len(f.sent(CHAT)) >= 3)
+    fake_gemini.script(text(MODEL_MARKDOWN))
+    fake_telegram.push_message(CHAT, "What's my week like?")
+    await fake_telegram.wait_for(lambda f: bool(f.sent(CHAT)))
 
-    parts = texts(fake_telegram)
-    assert len(parts) >= 3 and all(len(p) <= 4096 for p in parts)
-    for part in parts:
-        checker = _Checker()
-        checker.feed(part)
-        assert checker.open == []
+    [reply] = fake_telegram.sent(CHAT)
+    assert reply["parse_mode"] == "HTML" and [c.status for c in fake_telegram.calls_of("sendMessage")] == [
+        200
+    ]
+    assert markup_left(reply["text"]) == [] and all(word in reply["text"] for word in WORDS)
+    kinds = {e["type"] for e in reply["entities"]}
+    assert kinds == {"bold", "italic", "strikethrough", "code", "text_link", "blockquote", "pre"}
+    assert '<script>alert("hi")</script>' in reply["text"] and "&lt;script&gt;" in reply["raw_text"]
+
+
+async def test_long_markdown_reply_is_split_into_valid_html_messages(
+    app: Any, fake_telegram: FakeTelegram, fake_gemini: FakeGemini
+) -> None:
+    paragraph = "Zone 2 & <steady> work **matters a lot**, *really*. " * 20
+    code = "\n".join(f"ride_{i} = watts < {200 + i}" for i in range(300))
+    fake_gemini.script(text("\n\n".join([paragraph] * 8) + f"\n\n```python\n{code}\n```"))
+    fake_telegram.push_message(CHAT, "Tell me everything")
+    await fake_telegram.wait_for(lambda f: sum(p["text"].count("ride_") for p in f.sent(CHAT)) == 300)
+
+    parts = fake_telegram.sent(CHAT)
+    assert all(c.status == 200 for c in fake_telegram.calls_of("sendMessage"))  # each part parsed on its own
+    assert len(parts) >= 4 and all(0 < len(p["text"]) <= 4096 for p in parts)
+    assert sum(len(p.get("entities", [])) for p in parts) == 8 * 20 * 2 + 2  # none dropped past the 100th
+    assert any(len(p["raw_text"]) > 4096 for p in parts)  # the limit counts what is shown, not the tags
+    assert all(markup_left(p["text"]) == [] for p in parts)
+    code_parts = [p for p in parts if "ride_" in p["text"]]
+    assert len(code_parts) >= 2 and all("<pre><code" in p["raw_text"] for p in code_parts)
+
+
+async def test_chosen_label_edit_keeps_formatting_and_the_limit(fake_telegram: FakeTelegram) -> None:
+    buttons = (Button("Generate plan", "a:abc:yes"),)
+    async with ExtBot(fake_telegram.token, base_url=fake_telegram.api_url()) as bot:
+        [short] = await telegram.send(bot, CHAT, Reply("Shall I build **3 days** of *endurance*?", buttons))
+        edited = await short.edit_text(telegram.with_choice(short, "Generate plan"), parse_mode="HTML")
+        assert not isinstance(edited, bool)
+        assert edited.text == "Shall I build 3 days of endurance?\n\n✔ Generate plan"
+        assert [e.type for e in edited.entities] == ["bold", "italic", "italic"]
+
+        long_text = "**Plan** " + "ride & rest " * 340 + "<done>"
+        [*_, long] = await telegram.send(bot, CHAT, Reply(long_text, buttons))
+        assert len(long.text or "") > 4080
+        edited = await long.edit_text(telegram.with_choice(long, "Generate <plan> & go"), parse_mode="HTML")
+        assert not isinstance(edited, bool) and len(edited.text or "") <= 4096
+        assert (edited.text or "").endswith("…\n\n✔ Generate <plan> & go")
+    assert all(c.status == 200 for c in fake_telegram.calls_of("editMessageText"))
 
 
 async def test_webhook_mode_checks_the_secret_token(

@@ -33,6 +33,9 @@ SIGNING_SECRET = "test-signing-secret"
 MAX_BLOCKS, MAX_SECTION_TEXT, MAX_ACTIONS, MAX_BUTTON_TEXT, MAX_VALUE, MAX_ACTION_ID = (
     50, 3000, 25, 75, 2000, 255,
 )  # fmt: skip
+# A markdown block's text, and all markdown blocks of one payload together (Block Kit reference).
+MAX_MARKDOWN = 12_000
+MAX_TEXT = 40_000  # longer message text is cut and posted with a message_truncated warning
 
 _counter = itertools.count(1)
 
@@ -41,32 +44,64 @@ def _new_ts() -> str:
     return f"1700000000.{next(_counter) * 100:06d}"
 
 
-def _blocks_problem(blocks: Any) -> str | None:
-    """Why Slack would answer ``invalid_blocks``, or None."""
-    if not isinstance(blocks, list) or len(blocks) > MAX_BLOCKS:
-        return f"at most {MAX_BLOCKS} blocks"
-    for block in blocks:
+def _blocks_errors(blocks: list[Any]) -> list[str]:
+    """Why Slack would answer ``invalid_blocks``, in its words ("... [json-pointer:/blocks/0/text]"); [] if valid."""
+    if len(blocks) > MAX_BLOCKS:
+        return [f"no more than {MAX_BLOCKS} items allowed [json-pointer:/blocks]"]
+    for i, block in enumerate(blocks):
         kind = block.get("type") if isinstance(block, dict) else None
+        at = f"[json-pointer:/blocks/{i}"
         if kind == "section":
             text = (block.get("text") or {}).get("text", "")
-            if not text or len(text) > MAX_SECTION_TEXT:
-                return f"section text must be 1..{MAX_SECTION_TEXT} characters"
+            if not text:
+                return [f"must be more than 0 characters {at}/text/text]"]
+            if len(text) > MAX_SECTION_TEXT:
+                return [f"failed to match all allowed schemas {at}/text]",
+                        f"must be less than {MAX_SECTION_TEXT + 1} characters {at}/text/text]"]  # fmt: skip
+        elif kind == "markdown":
+            text = block.get("text")
+            if not isinstance(text, str) or not text:
+                return [f"must be more than 0 characters {at}/text]"]
+            if len(text) > MAX_MARKDOWN:
+                return [f"must be less than {MAX_MARKDOWN + 1} characters {at}/text]"]
         elif kind == "actions":
             elements = block.get("elements") or []
             if not 1 <= len(elements) <= MAX_ACTIONS:
-                return f"actions need 1..{MAX_ACTIONS} elements"
+                return [f"no more than {MAX_ACTIONS} items allowed {at}/elements]"]
             ids = [e.get("action_id") for e in elements]
             if len(set(ids)) != len(ids):
-                return "action_id must be unique within a block"
-            for e in elements:
+                return [f"action_id must be unique within a block {at}/elements]"]
+            for j, e in enumerate(elements):
                 if e.get("type") != "button":
                     continue
                 if not 1 <= len(e.get("text", {}).get("text", "")) <= MAX_BUTTON_TEXT:
-                    return f"button text must be 1..{MAX_BUTTON_TEXT} characters"
-                if len(e.get("value", "")) > MAX_VALUE or len(e.get("action_id", "")) > MAX_ACTION_ID:
-                    return "button value or action_id too long"
-        elif kind not in {"context", "divider", "header", "markdown", "rich_text", "image"}:
-            return f"unknown block type {kind!r}"
+                    return [
+                        f"must be less than {MAX_BUTTON_TEXT + 1} characters {at}/elements/{j}/text/text]"
+                    ]
+                if len(e.get("value", "")) > MAX_VALUE:
+                    return [f"must be less than {MAX_VALUE + 1} characters {at}/elements/{j}/value]"]
+                if len(e.get("action_id", "")) > MAX_ACTION_ID:
+                    return [f"must be less than {MAX_ACTION_ID + 1} characters {at}/elements/{j}/action_id]"]
+        elif kind not in {"context", "divider", "header", "rich_text", "image"}:
+            return [f"failed to match all allowed schemas {at}]"]
+    return []
+
+
+def _refuse_blocks(blocks: Any) -> dict[str, Any] | None:
+    """Slack's answer to blocks it refuses, or None."""
+    if not isinstance(blocks, list):
+        return {"ok": False, "error": "invalid_blocks_format"}
+    if errors := _blocks_errors(blocks):
+        messages = [f"[ERROR] {e}" for e in errors]
+        return {
+            "ok": False,
+            "error": "invalid_blocks",
+            "errors": errors,
+            "response_metadata": {"messages": messages},
+        }
+    markdown = sum(len(b["text"]) for b in blocks if b.get("type") == "markdown")
+    if markdown > MAX_MARKDOWN:
+        return {"ok": False, "error": "msg_blocks_too_long"}
     return None
 
 
@@ -220,9 +255,17 @@ class FakeSlack(ThreadedServer):
         blocks = json.loads(p["blocks"]) if isinstance(p.get("blocks"), str) else p.get("blocks")
         if not p.get("text") and not blocks:
             return {"ok": False, "error": "no_text"}
-        if blocks is not None and _blocks_problem(blocks):
-            return {"ok": False, "error": "invalid_blocks", "errors": [_blocks_problem(blocks)]}
-        fields = {"text": p.get("text", ""), "blocks": blocks or []}
+        if blocks is not None and (refused := _refuse_blocks(blocks)):
+            return refused
+        fields = {"text": str(p.get("text", ""))[:MAX_TEXT], "blocks": blocks or []}
+        truncated = len(str(p.get("text", ""))) > MAX_TEXT
+        warning = {
+            "warning": "message_truncated",
+            "response_metadata": {
+                "warnings": ["message_truncated"],
+                "messages": [f"[WARN] Your message was truncated but still posted. The `text` field accepts up to {MAX_TEXT:,} characters."],
+            },
+        } if truncated else {}  # fmt: skip
         if method == "chat.postEphemeral":
             self._ephemeral.append({"channel": p["channel"], "user": p.get("user"), **fields})
             return {"ok": True, "message_ts": _new_ts()}
@@ -237,13 +280,20 @@ class FakeSlack(ThreadedServer):
                 "ts": p["ts"],
                 "text": fields["text"],
                 "message": found[0],
+                **warning,
             }
         message = {
             "type": "message", "channel": p["channel"], "ts": _new_ts(), "thread_ts": p.get("thread_ts"),
             "user": BOT_USER_ID, "bot_id": BOT_ID, "edited": False, **fields,
         }  # fmt: skip
         self._messages.append(message)
-        return {"ok": True, "channel": p["channel"], "ts": message["ts"], "message": copy.deepcopy(message)}
+        return {
+            "ok": True,
+            "channel": p["channel"],
+            "ts": message["ts"],
+            "message": copy.deepcopy(message),
+            **warning,
+        }
 
 
 async def _params(request: web.Request) -> dict[str, Any]:

@@ -14,23 +14,21 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from html.parser import HTMLParser
 from typing import Any
 
 import httpx
 from aiohttp import web
 
+from tests.fakes import telegram_html
 from tests.fakes.server import ThreadedServer
 
 _ROUTE = re.compile(r"^/bot([^/]*)/([A-Za-z]+)$")
-_STRAY_LT = re.compile(r"<(?!/?[A-Za-z])")  # "1 < 2", comments, doctypes: Telegram rejects them all
 MAX_TEXT = 4096
 POLL_CAP = 1.0  # seconds a getUpdates may hang whatever timeout it asks, so shutdown is quick
 METHODS = (
     "getMe getUpdates sendMessage editMessageText editMessageReplyMarkup answerCallbackQuery sendChatAction "
     "deleteMessage setMyCommands getMyCommands setWebhook deleteWebhook getWebhookInfo close logOut"
 ).split()
-_TAGS = frozenset("b strong i em u ins s strike del span tg-spoiler a code pre blockquote tg-emoji".split())
 # Form values are JSON-decoded unless Telegram types them as strings (text "123" stays text).
 _STRINGS = frozenset("text parse_mode action url secret_token callback_query_id inline_message_id".split())
 _NOT_MODIFIED = "message is not modified: specified new message content and reply markup are exactly the same as a current content and reply markup of the message"
@@ -61,54 +59,20 @@ def bad(description: str) -> ApiError:
     return ApiError(400, f"Bad Request: {description}")
 
 
-class _Html(HTMLParser):
-    """Telegram's HTML parse mode: checks tags and nesting, collects the visible text."""
-
-    def __init__(self, source: str) -> None:
-        super().__init__(convert_charrefs=True)
-        self.source, self.parts, self.stack = source, [], []
-
-    def text(self) -> str:
-        if stray := _STRAY_LT.search(self.source):
-            self._fail(f'Unsupported start tag "{self.source[stray.end() : stray.end() + 8]}"', stray.start())
-        self.feed(self.source)
-        self.close()
-        if self.stack:
-            self._fail(f'Can\'t find end tag corresponding to start tag "{self.stack[-1]}"')
-        return "".join(self.parts)
-
-    def _fail(self, why: str, at: int | None = None) -> None:
-        if at is None:
-            line, col = self.getpos()
-            at = sum(len(s) + 1 for s in self.source.split("\n")[: line - 1]) + col  # as getpos counts
-        raise bad(f"can't parse entities: {why} at byte offset {len(self.source[:at].encode())}")
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag not in _TAGS or (tag == "span" and dict(attrs).get("class") != "tg-spoiler"):
-            self._fail(f'Unsupported start tag "{tag}"')
-        self.stack.append(tag)
-
-    def handle_endtag(self, tag: str) -> None:
-        if not self.stack:
-            self._fail("Unexpected end tag")
-        opened = self.stack.pop()
-        if opened != tag:
-            self._fail(f'Unmatched end tag, expected "</{opened}>", found "</{tag}>"')
-
-    def handle_data(self, data: str) -> None:
-        self.parts.append(data)
-
-
-def render(params: Json) -> str:
-    """The text the user sees (HTML parsed), or the ApiError sendMessage would answer."""
-    text = params.get("text")
+def render(params: Json) -> tuple[str, list[Json]]:
+    """The text the user sees (HTML parsed) and its entities, or the ApiError sendMessage would answer."""
+    text = str(params.get("text") or "")
     html_mode = str(params.get("parse_mode") or "").lower() == "html"
-    visible = _Html(str(text)).text() if html_mode and text else str(text or "")
+    try:
+        visible, entities = telegram_html.parse(text) if html_mode else (text, [])
+    except telegram_html.HtmlError as exc:
+        raise bad(f"can't parse entities: {exc}") from None
     if not visible.strip():
         raise bad("message text is empty")
+    # tdlib counts characters (code points), not UTF-16 units: utf8_length(text) > message_text_length_max
     if len(visible) > MAX_TEXT:
         raise bad("message is too long")
-    return visible
+    return visible, entities
 
 
 def check_markup(markup: Any) -> Json | None:
@@ -333,8 +297,13 @@ class FakeTelegram(ThreadedServer):
             case "getMe":
                 return self.bot_user
             case "sendMessage":
-                chat_id, text, markup = self._chat(p), render(p), check_markup(p.get("reply_markup"))
+                chat_id, (text, entities), markup = (
+                    self._chat(p),
+                    render(p),
+                    check_markup(p.get("reply_markup")),
+                )
                 message = {"message_id": next(self._ids[chat_id]), "from": self.bot_user, "text": text}
+                message.update({"entities": entities} if entities else {})
                 message["chat"] = {"id": chat_id, "type": "private" if chat_id > 0 else "group"}
                 message.update(date=int(time.time()), **({"reply_markup": markup} if markup else {}))
                 meta = {"_by_bot": True, "_parse_mode": p.get("parse_mode"), "_raw_text": p.get("text")}
@@ -344,14 +313,19 @@ class FakeTelegram(ThreadedServer):
                 if p.get("inline_message_id"):
                     return True
                 m = self._message(p, "edit")
-                text = render(p) if method == "editMessageText" else m["text"]
+                text, entities = (
+                    render(p) if method == "editMessageText" else (m["text"], m.get("entities", []))
+                )
                 markup = check_markup(p.get("reply_markup"))  # absent: the keyboard goes, as in Telegram
                 if not m["_by_bot"]:
                     raise bad("message can't be edited")
-                if (text, markup) == (m["text"], m.get("reply_markup")):
+                if (text, entities, markup) == (m["text"], m.get("entities", []), m.get("reply_markup")):
                     raise bad(_NOT_MODIFIED)
                 m.pop("reply_markup", None)
-                m.update(text=text, edit_date=int(time.time()))
+                m.pop("entities", None)
+                m.update(
+                    text=text, edit_date=int(time.time()), **({"entities": entities} if entities else {})
+                )
                 m.update({"reply_markup": markup} if markup else {})
                 if method == "editMessageText":
                     m.update(_parse_mode=p.get("parse_mode"), _raw_text=p.get("text"))
