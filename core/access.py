@@ -159,10 +159,12 @@ async def admit(access: Access, incoming: Incoming) -> Verdict:
         if chat_id == incoming.chat_id:
             return Verdict(athlete_id)
     elif not _admitted_on_contact(access, incoming):
+        if incoming.platform == "slack":
+            # On Slack the workspace decides: an invitation code must not open a door the team list closes.
+            return await _refuse(incoming, NOT_FOR_TEAM, "stranger")
         code = invitation_code(incoming.text) if incoming.action is None else None
         if code is None:
-            refusal = NOT_FOR_TEAM if incoming.platform == "slack" else PRIVATE
-            return await _refuse(incoming, refusal, "stranger")
+            return await _refuse(incoming, PRIVATE, "stranger")
         if not await db.call(_redeem, hash_code(code)):
             return await _refuse(incoming, BAD_CODE, "bad_code")
         await db.call(_forget_stranger, stranger_key(incoming.platform, incoming.user_id))

@@ -251,7 +251,14 @@ async def test_slack_workspace_members_are_admitted_and_other_teams_are_not(
     await slack_message(ours, "UEXT", "hi", user_team="T999")
     await settle()
     assert (await posted(fake_slack, 3))[2]["text"] == NOT_FOR_TEAM
-    assert not ChatIdentity.select().where(ChatIdentity.platform_user_id == "UEXT").exists()
+    # Nor does an invitation code let someone of another team in: the team list is the rule.
+    code = await new_code()
+    await slack_message(elsewhere, "UCODE", f"/join {code}")
+    await settle()
+    assert (await posted(fake_slack, 4))[3]["text"] == NOT_FOR_TEAM
+    assert not ChatIdentity.select().where(ChatIdentity.platform_user_id.in_(["UEXT", "UCODE"])).exists()
+    [invitation] = Invitation.select()
+    assert invitation.uses == 0  # the code is not spent on a refusal
 
 
 def test_codes_are_random_and_stored_hashed(db: Database) -> None:
