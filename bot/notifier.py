@@ -67,8 +67,10 @@ class Notifier:
                     continue
                 MESSAGES.labels(platform, "out").inc()
                 delivered += 1
-            except (TelegramError, SlackClientError, aiohttp.ClientError, OSError):
-                # One platform being down must not stop the others.
-                logger.exception("notify athlete %s on %s failed", athlete_id, platform)
+            except (TelegramError, SlackClientError, aiohttp.ClientError, OSError) as exc:
+                # One platform being down must not stop the others; it is expected, so no traceback.
+                logger.warning(
+                    "notify athlete %s on %s failed: %s: %s", athlete_id, platform, type(exc).__name__, exc
+                )
         logger.info("notified athlete %s on %d chat(s)", athlete_id, delivered)
         return delivered

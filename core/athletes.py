@@ -145,8 +145,16 @@ def get(athlete_id: int) -> Athlete:
 
 
 def identities(athlete_id: int) -> list[tuple[str, str]]:
-    """(platform, chat id) of every chat the athlete uses (sync; call through db.call)."""
-    query = ChatIdentity.select().where(ChatIdentity.athlete == athlete_id).order_by(ChatIdentity.id)
+    """(platform, chat id) of every chat the athlete uses (sync; call through db.call).
+
+    None for a blocked athlete: the operator shut them out, so nothing is pushed to them either.
+    """
+    query = (
+        ChatIdentity.select()
+        .join(Athlete)
+        .where((ChatIdentity.athlete == athlete_id) & Athlete.blocked_at.is_null())
+        .order_by(ChatIdentity.id)
+    )
     return [(i.platform, i.chat_id) for i in query]
 
 

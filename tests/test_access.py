@@ -16,7 +16,7 @@ from slack_bolt.async_app import AsyncBoltRequest
 
 from bot import slack as slack_adapter
 from bot import telegram
-from core import access
+from core import access, athletes
 from core.access import BAD_CODE, BLOCKED, NOT_FOR_TEAM, PRIVATE, Access, stranger_key
 from core.conversation import Coach, Limits
 from core.intervals import IntervalsPool
@@ -209,6 +209,7 @@ async def test_a_blocked_athlete_is_not_answered_until_unblocked(
     assert first is not None and first.text == BLOCKED and second is None
     assert fake_gemini.requests == []
     assert athlete_id not in await storage_db.call(_everyone)  # no morning message either
+    assert await storage_db.call(athletes.identities, athlete_id) == []  # nor any notice
 
     assert await storage_db.call(access.set_blocked, athlete_id, False)
     fake_gemini.script(text("Welcome back."))
