@@ -1,4 +1,4 @@
-"""Slash commands, the same on every platform: /start /help /connect /plan /availability /sync /timezone /disconnect."""
+"""Slash commands, the same on every platform: /start /help /connect /plan /availability /sync /timezone /notify /disconnect."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import datetime as dt
 import logging
 from typing import TYPE_CHECKING
 
-from core import actions, athletes, availability, pull, resync, sync, workouts
+from core import actions, athletes, availability, pull, push_settings, resync, sync, workouts
 from core.clock import DAY_NAMES, day_of_week, today_in
 from core.errors import CoachError, IntervalsError
 from core.messages import Reply
@@ -34,14 +34,25 @@ Commands:
 /availability - your weekly availability
 /sync - what is waiting to sync, and retry it
 /timezone ZONE - set your time zone, e.g. /timezone Europe/Berlin
-/daily on|off - a morning message with today's workouts
+/notify - what I tell you on my own (morning, after workouts, recovery, weekly review), quiet hours
 /disconnect - unlink Intervals.icu and erase your key
 /help - this message"""
 
 START = "Hi! " + HELP.split("\n\n", 1)[1].split("\n\nCommands:")[0].replace("Just write", "Write")
 
 SYNC_MARKS = {"synced": "✅", "pending": "⏳", "failed": "⚠️", "local": "📝"}
-COMMANDS = ("start", "help", "connect", "plan", "availability", "sync", "timezone", "daily", "disconnect")
+COMMANDS = (
+    "start",
+    "help",
+    "connect",
+    "plan",
+    "availability",
+    "sync",
+    "timezone",
+    "notify",
+    "daily",
+    "disconnect",
+)
 
 
 async def _connect(coach: Coach, athlete_id: int, args: list[str]) -> Reply:
@@ -146,14 +157,13 @@ async def _timezone(coach: Coach, athlete_id: int, args: list[str]) -> Reply:
     return Reply(f"Time zone set to {name}. Today there is {today_in(name)}.")
 
 
+async def _notify(coach: Coach, athlete_id: int, args: list[str]) -> Reply:
+    return Reply(await push_settings.command(athlete_id, args))
+
+
 async def _daily(coach: Coach, athlete_id: int, args: list[str]) -> Reply:
-    choice = args[0].lower() if args else ""
-    if choice not in ("on", "off"):
-        return Reply("Use /daily on or /daily off for the morning message with today's workouts.")
-    await athletes.set_daily(athlete_id, choice == "on")
-    if choice == "on":
-        return Reply("I'll send today's workouts each morning at 7:00 your time (nothing on rest days).")
-    return Reply("OK, no more morning messages. /daily on brings them back.")
+    # The older spelling of /notify morning on|off.
+    return await _notify(coach, athlete_id, ["morning", *args] if args else [])
 
 
 async def _disconnect(coach: Coach, athlete_id: int, _: list[str]) -> Reply:
@@ -180,6 +190,7 @@ _HANDLERS = {
     "sync": _sync,
     "timezone": _timezone,
     "disconnect": _disconnect,
+    "notify": _notify,
     "daily": _daily,
 }
 

@@ -6,11 +6,10 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 from typing import Any
 
-from core import notices, plans, pull, sync
+from core import clock, notices, plans, pull, pushes, sync
 from core.conversation import SYNC_LINES
 from core.errors import IntervalsAuthError, IntervalsError
 from core.logs import athlete_var
@@ -163,16 +162,21 @@ async def check_credentials(ctx: Ctx) -> int:
 
 
 def _everyone() -> list[int]:
-    return [a.id for a in Athlete.select(Athlete.id).where(Athlete.daily_enabled == True)]  # noqa: E712
+    return [a.id for a in Athlete.select(Athlete.id)]
 
 
-async def daily_messages(ctx: Ctx) -> int:
-    """Each hour: athletes for whom it is now morning get today's workouts (none: nothing)."""
+async def deliver_pushes(ctx: Ctx, athlete_id: int | None = None) -> int:
+    """Send the pushes that are due (one athlete's, or everyone's); each goes out once across workers."""
     sent = 0
-    now = dt.datetime.now(dt.UTC)
-    for athlete_id in await db.call(_everyone):
-        notice = await notices.daily(athlete_id, now)
-        if notice is not None:
-            await ctx["notify"](athlete_id, notice)
-            sent += 1
+    for due in await pushes.take_due(clock.now(), athlete_id):
+        await pushes.record(due, await ctx["notify"](due.athlete_id, due.reply))
+        sent += 1
     return sent
+
+
+async def scheduled_pushes(ctx: Ctx) -> int:
+    """Each hour: the morning message where the athlete's morning starts now, then what is due."""
+    now = clock.now()
+    for athlete_id in await db.call(_everyone):
+        await notices.daily(athlete_id, now)
+    return await deliver_pushes(ctx)

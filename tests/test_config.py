@@ -43,7 +43,7 @@ def test_coach_migrate_creates_the_database(
     monkeypatch.chdir(str(tmp_path))
     monkeypatch.delenv("DATABASE_URL", raising=False)
     assert main(["migrate"]) == 0
-    assert "5 migration(s) applied" in capsys.readouterr().out
+    assert "6 migration(s) applied" in capsys.readouterr().out
     assert main(["migrate"]) == 0
     assert "0 migration(s) applied" in capsys.readouterr().out
 
