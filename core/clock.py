@@ -34,10 +34,9 @@ def zone(name: str) -> ZoneInfo:
         raise ValidationError(f"Unknown time zone {name!r}; use an IANA name like Europe/Berlin.") from None
 
 
-def today_in(tz_name: str, now: dt.datetime | None = None) -> dt.date:
-    """Today's date where the athlete is."""
-    moment = now or dt.datetime.now(dt.UTC)
-    return moment.astimezone(zone(tz_name)).date()
+def today_in(tz_name: str, moment: dt.datetime | None = None) -> dt.date:
+    """Today's date where the athlete is (now, or at ``moment``)."""
+    return (moment or now()).astimezone(zone(tz_name)).date()
 
 
 def day_of_week(day: dt.date) -> int:

@@ -6,7 +6,19 @@ import datetime as dt
 import logging
 from typing import TYPE_CHECKING
 
-from core import actions, athletes, availability, pull, push_settings, resync, sync, workouts
+from core import (
+    actions,
+    athletes,
+    availability,
+    clock,
+    proactive,
+    pull,
+    push_settings,
+    pushes,
+    resync,
+    sync,
+    workouts,
+)
 from core.clock import DAY_NAMES, day_of_week, today_in
 from core.errors import CoachError, IntervalsError
 from core.messages import Reply
@@ -125,6 +137,8 @@ async def _sync(coach: Coach, athlete_id: int, _: list[str]) -> Reply:
         return Reply("Intervals.icu is not connected. Use /connect ATHLETE_ID API_KEY to link it.")
     try:
         pulled = await pull.pull(coach.pool, athlete_id)
+        if await proactive.after_pull(coach.model, athlete_id, clock.now()):
+            await pushes.announce(athlete_id)
         fresh = f"Refreshed from Intervals.icu: {pulled.activities} activities, {pulled.updated} workout(s) updated there."
         if pulled.kept_local:
             fresh += " Changed in both places, kept yours: " + ", ".join(pulled.kept_local) + "."

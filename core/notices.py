@@ -122,7 +122,7 @@ def _daily(athlete_id: int, now: dt.datetime) -> bool:
             facts += [w.time_of_day] if w.time_of_day else []
             lines.append(f"- {w.title} ({', '.join(facts)})")
         lines.append("Reply here to change anything. /notify morning off stops these messages.")
-        pushes.fill(push, "\n".join(lines))
+        pushes.fill(push.id, "\n".join(lines))
         return True
 
 

@@ -104,10 +104,10 @@ def claim(
         return None
 
 
-def fill(push: Push, text: str, buttons: Sequence[Button] = ()) -> None:
+def fill(push_id: int, text: str, buttons: Sequence[Button] = ()) -> None:
     """Write the push's message and let it go."""
     Push.update(text=text, buttons=[[b.label, b.action] for b in buttons], ready=True).where(
-        Push.id == push.id
+        Push.id == push_id
     ).execute()
 
 

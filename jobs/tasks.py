@@ -6,10 +6,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from typing import Any
 
-from core import clock, notices, plans, pull, pushes, sync
+from core import after_workout, clock, notices, plans, proactive, pull, pushes, sync
 from core.conversation import SYNC_LINES
 from core.errors import IntervalsAuthError, IntervalsError
 from core.logs import athlete_var
@@ -117,6 +118,17 @@ async def pull_everyone(ctx: Ctx) -> int:
     return len(ids)
 
 
+PULL_AFTER_EVERY = dt.timedelta(minutes=10)
+
+
+async def pull_after_workouts(ctx: Ctx) -> int:
+    """Every 10 minutes: pull the athletes whose planned workout just ended, for a prompt note."""
+    ids = await db.call(after_workout.due_pulls, clock.now(), PULL_AFTER_EVERY)
+    for athlete_id in ids:
+        await ctx["redis"].enqueue_job("pull_athlete", athlete_id, _job_id=f"pull:{athlete_id}")
+    return len(ids)
+
+
 async def pull_athlete(ctx: Ctx, athlete_id: int) -> dict[str, Any]:
     """Refresh one athlete from Intervals.icu and tell them which change was kept on a clash."""
     athlete_var.set(athlete_id)
@@ -130,6 +142,8 @@ async def pull_athlete(ctx: Ctx, athlete_id: int) -> dict[str, Any]:
     except IntervalsError as exc:
         logger.warning("pull athlete=%s failed: %s", athlete_id, exc.user_message)
         return {"error": exc.user_message}
+    await proactive.after_pull(ctx.get("model"), athlete_id, clock.now())
+    await deliver_pushes(ctx, athlete_id)
     if result.kept_local:
         await ctx["notify"](
             athlete_id,

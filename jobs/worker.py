@@ -70,6 +70,7 @@ class WorkerSettings:
     cron_jobs = [
         cron(tasks.drain_sync_queue, minute=set(range(0, 60, 5)), run_at_startup=True),
         cron(tasks.pull_everyone, minute={7, 37}),
+        cron(tasks.pull_after_workouts, minute=set(range(3, 60, 10))),
         cron(tasks.check_credentials, hour={4}, minute={15}),
         cron(tasks.scheduled_pushes, minute={0}),
         # Held by quiet hours, left by a bot's /sync, or by a worker that stopped mid-way.

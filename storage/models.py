@@ -207,6 +207,8 @@ class Activity(BaseModel):
     average_heartrate = IntegerField(null=True)
     source = CharField(max_length=32, null=True)
     paired_event_id = IntegerField(null=True)
+    # The planned workout this activity completed (core/matching.py), once matched.
+    matched_workout_id = CharField(max_length=16, null=True)
     raw: Any = JSONField(default=dict)
 
     class Meta:

@@ -15,7 +15,6 @@ from peewee import Database
 
 from bot.notifier import Notifier
 from core import athletes, clock, push_settings, pushes
-from core.config import load_settings
 from core.conversation import Coach
 from core.intervals import IntervalsPool
 from core.llm import GeminiModel
@@ -43,16 +42,12 @@ def set_clock() -> Iterator[Any]:
 
 
 @pytest.fixture
-async def notifiers(fake_telegram: FakeTelegram, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[list[Any]]:
-    """Two real notifiers (one per worker) pointed at the fake Telegram."""
-    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", fake_telegram.token)
-    monkeypatch.setenv("TELEGRAM_API_BASE_URL", fake_telegram.url)
-    made = [Notifier(load_settings()) for _ in range(2)]
-    for n in made:
-        await n.start()
-    yield made
-    for n in made:
-        await n.aclose()
+async def notifiers(notifier: Notifier, notifier_settings: Any) -> AsyncIterator[list[Any]]:
+    """Two real notifiers (one per worker) pointed at the fakes."""
+    second = Notifier(notifier_settings)
+    await second.start()
+    yield [notifier, second]
+    await second.aclose()
 
 
 @pytest.fixture
@@ -125,7 +120,7 @@ async def test_quiet_hours_hold_a_push_until_morning(db: Database, set_clock: An
         with storage_db.transaction():
             push = pushes.claim(athlete, "after_workout", "i123", late)
             assert push is not None
-            pushes.fill(push, "Nice ride.")
+            pushes.fill(push.id, "Nice ride.")
 
     await storage_db.call(decide)
     for moment in (late, dt.datetime(2026, 12, 2, 5, 59, tzinfo=dt.UTC)):

@@ -1,7 +1,7 @@
 """Messages the coach sends on its own: per-athlete settings and one row per push sent or held.
 
 The morning message's on/off flag and its "sent today" date move from ``athlete``
-into these tables.
+into these tables; an activity remembers the planned workout it completed.
 """
 
 from typing import Any
@@ -74,5 +74,7 @@ def up(migrator: Any, db: pw.Database) -> None:
         ],
     ).execute()
     migrate(
-        migrator.drop_column("athlete", "daily_enabled"), migrator.drop_column("athlete", "daily_sent_on")
+        migrator.drop_column("athlete", "daily_enabled"),
+        migrator.drop_column("athlete", "daily_sent_on"),
+        migrator.add_column("activity", "matched_workout_id", pw.CharField(max_length=16, null=True)),
     )
