@@ -17,7 +17,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from core import actions, athletes, commands, context, plans, sync, workouts
+from core import actions, athletes, commands, context, plans, recovery, sync, workouts
 from core.clock import today_in
 from core.errors import CoachError, ValidationError
 from core.intervals import IntervalsPool
@@ -248,6 +248,8 @@ class Coach:
                     self.pool, athlete_id, p["workout_id"], p["fields"], override=True
                 )
             return result.message, result.sync_status
+        if claimed.kind == "recovery":
+            return await recovery.respond(self.pool, athlete_id, claimed.choice, p)
         if claimed.kind == "retry_sync":
             if not claimed.accepted:
                 return "OK, I'll keep retrying in the background.", None

@@ -99,11 +99,10 @@ def key_accepted(athlete_id: int) -> None:
 
 def _daily(athlete_id: int, now: dt.datetime) -> bool:
     with db.transaction():
-        athlete = Athlete.get_by_id(athlete_id)
-        local = now.astimezone(zone(athlete.timezone))
-        if local.hour != push_settings.read(athlete_id).morning_hour:
+        if not push_settings.is_morning(athlete_id, now):
             return False
-        today = local.date()
+        athlete = Athlete.get_by_id(athlete_id)
+        today = now.astimezone(zone(athlete.timezone)).date()
         workouts = list(
             PlannedWorkout.select()
             .where(

@@ -1,17 +1,27 @@
-"""What the coach says on its own after a pull: the builders run in turn and leave their pushes queued.
+"""What the coach says on its own after a pull and in the morning: the builders run in turn.
 
-The worker's pull job and ``/sync`` share this, so both find the same things
-and, through ``core/pushes.py``, never say one twice. Delivery is the caller's.
+The worker's pull job and ``/sync`` share ``after_pull``, so both find the same
+things and, through ``core/pushes.py``, never say one twice. Each builder
+leaves its pushes queued; delivery is the caller's.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 
-from core import after_workout
+from core import after_workout, notices, push_settings, recovery
 from core.llm import Model
+from storage import db
 
 
 async def after_pull(model: Model | None, athlete_id: int, now: dt.datetime) -> int:
     """Queue the pushes a fresh pull calls for; returns how many were queued."""
-    return await after_workout.queue_notes(model, athlete_id, now)
+    notes = await after_workout.queue_notes(model, athlete_id, now)
+    return notes + await recovery.check(athlete_id, now)
+
+
+async def morning(athlete_id: int, now: dt.datetime) -> int:
+    """At the athlete's morning hour: a recovery alert if one is due, then today's workouts."""
+    if not await db.call(push_settings.is_morning, athlete_id, now):
+        return 0
+    return await recovery.check(athlete_id, now) + await notices.daily(athlete_id, now)

@@ -8,12 +8,14 @@ also when the morning message goes out (07:00 when quiet hours are off).
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass
 
+from core.clock import zone
 from core.errors import ValidationError
 from storage import db
-from storage.models import PushSettings, utcnow
+from storage.models import Athlete, PushSettings, utcnow
 
 KINDS = ("morning", "after_workout", "recovery", "weekly")
 LABELS = {
@@ -73,6 +75,12 @@ def read(athlete_id: int) -> Prefs:
         return Prefs()
     quiet = (row.quiet_start, row.quiet_end) if row.quiet_start is not None else None
     return Prefs(frozenset(k for k in KINDS if getattr(row, k)), quiet)
+
+
+def is_morning(athlete_id: int, now: dt.datetime) -> bool:
+    """Whether ``now`` is the athlete's morning hour (sync; call through db.call)."""
+    timezone = Athlete.select(Athlete.timezone).where(Athlete.id == athlete_id).scalar()
+    return now.astimezone(zone(timezone)).hour == read(athlete_id).morning_hour
 
 
 def _write(athlete_id: int, fields: dict[str, object]) -> Prefs:

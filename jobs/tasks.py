@@ -192,5 +192,5 @@ async def scheduled_pushes(ctx: Ctx) -> int:
     """Each hour: the morning message where the athlete's morning starts now, then what is due."""
     now = clock.now()
     for athlete_id in await db.call(_everyone):
-        await notices.daily(athlete_id, now)
+        await proactive.morning(athlete_id, now)
     return await deliver_pushes(ctx)

@@ -16,7 +16,7 @@ from arq.connections import RedisSettings
 from bot.invalidation import shared_cache
 from bot.notifier import Notifier
 from bot.ops import serve
-from core import sync
+from core import recovery, sync
 from core.config import Settings, load_settings
 from core.logs import setup_logging
 from core.runtime import make_model, make_pool, open_storage
@@ -34,6 +34,7 @@ async def startup(ctx: dict[str, Any]) -> None:
     ctx["settings"] = settings
     ctx["pool"] = make_pool(settings)
     ctx["model"] = make_model(settings)
+    recovery.configure(settings)
     notifier = Notifier(settings)
     await notifier.start()
     ctx["notifier"], ctx["notify"] = notifier, notifier.notify
