@@ -26,6 +26,7 @@ CHOICES: dict[str, tuple[tuple[str, str], ...]] = {
     "delete_workout": (("Delete", "yes"), ("Keep", "no")),
     "override_workout": (("Schedule anyway", "yes"), ("Pick another day", "no")),
     "retry_sync": (("Retry now", "yes"), ("Later", "no")),
+    "plan_next_week": (("Plan next week", "yes"), ("Not now", "no")),
     "recovery": (("Make today easy", "easy"), ("Rest today", "rest"), ("Keep the plan", "keep")),
 }
 

@@ -228,7 +228,7 @@ class Coach:
 
     async def _perform(self, athlete_id: int, claimed: actions.Claimed) -> tuple[str, str | None]:
         p = claimed.payload
-        if claimed.kind == "generate_plan":
+        if claimed.kind in ("generate_plan", "plan_next_week"):
             if not claimed.accepted:
                 return "OK, I won't generate a new plan.", None
             await plans.check_rate(athlete_id)

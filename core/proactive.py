@@ -1,4 +1,4 @@
-"""What the coach says on its own after a pull and in the morning: the builders run in turn.
+"""What the coach says on its own after a pull and on the hour: the builders run in turn.
 
 The worker's pull job and ``/sync`` share ``after_pull``, so both find the same
 things and, through ``core/pushes.py``, never say one twice. Each builder
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from core import after_workout, notices, push_settings, recovery
+from core import after_workout, notices, push_settings, recovery, weekly_review
 from core.llm import Model
 from storage import db
 
@@ -20,8 +20,10 @@ async def after_pull(model: Model | None, athlete_id: int, now: dt.datetime) -> 
     return notes + await recovery.check(athlete_id, now)
 
 
-async def morning(athlete_id: int, now: dt.datetime) -> int:
-    """At the athlete's morning hour: a recovery alert if one is due, then today's workouts."""
-    if not await db.call(push_settings.is_morning, athlete_id, now):
-        return 0
-    return await recovery.check(athlete_id, now) + await notices.daily(athlete_id, now)
+async def scheduled(athlete_id: int, now: dt.datetime) -> int:
+    """The hourly pass: at the morning hour a recovery alert if due, then today's workouts; on
+    Sunday at 18:00 the weekly review. Returns how many were queued."""
+    queued = await weekly_review.queue(athlete_id, now)
+    if await db.call(push_settings.is_morning, athlete_id, now):
+        queued += await recovery.check(athlete_id, now) + await notices.daily(athlete_id, now)
+    return queued

@@ -189,8 +189,8 @@ async def deliver_pushes(ctx: Ctx, athlete_id: int | None = None) -> int:
 
 
 async def scheduled_pushes(ctx: Ctx) -> int:
-    """Each hour: the morning message where the athlete's morning starts now, then what is due."""
+    """Each hour: morning messages and recovery checks where it is morning, Sunday's reviews, then what is due."""
     now = clock.now()
     for athlete_id in await db.call(_everyone):
-        await proactive.morning(athlete_id, now)
+        await proactive.scheduled(athlete_id, now)
     return await deliver_pushes(ctx)

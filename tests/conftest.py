@@ -174,3 +174,15 @@ async def notifier(notifier_settings: Any) -> AsyncIterator[Any]:
     await n.start()
     yield n
     await n.aclose()
+
+
+@pytest.fixture
+def set_clock() -> Iterator[Any]:
+    """Fix ``core.clock.now()`` at a moment of the test's choosing (the fake clock of the schedules)."""
+    from core import clock
+
+    def at(moment: Any) -> None:
+        clock.hooks.now = lambda: moment
+
+    yield at
+    clock.hooks.now = None

@@ -206,7 +206,7 @@ async def _discard(athlete_id: int, reply: Any) -> int:
     return 1
 
 
-async def test_two_workers_pulling_at_once_send_one_note(
+async def test_two_workers_pulling_at_once_send_each_push_once(
     db: Database,
     fake_intervals: FakeIntervals,
     fake_gemini: FakeGemini,
@@ -221,6 +221,13 @@ async def test_two_workers_pulling_at_once_send_one_note(
     athlete = await connected(fake_intervals)
     PushSettings.create(athlete=athlete, quiet_start=None, quiet_end=None)
     await workouts.create_workout(pool, athlete, planned())
+    # A hard run still to come today, on a morning with a high resting HR: a recovery alert too.
+    await workouts.create_workout(
+        pool, athlete, planned(title="Hill sprints", type="Run", intensity="hard", time_of_day="evening")
+    )
+    for back in range(8):
+        record = {"id": (today() - dt.timedelta(days=back)).isoformat(), "restingHR": 60 if back == 0 else 48}
+        fake_intervals.add_wellness("i1001", record)
     fake_intervals.add_activity("i1001", ride(id="i5001"))
     fake_gemini.script(json_reply({"sentence": "Good work."}))
     other_pool = IntervalsPool(fake_intervals.url, timeout=2, rate=500)
@@ -237,10 +244,9 @@ async def test_two_workers_pulling_at_once_send_one_note(
     finally:
         await other_pool.aclose()
         await second.aclose()
-    assert [m["raw_text"].splitlines()[0] for m in fake_telegram.sent(CHAT)] == [
-        "✅ Tempo intervals (Ride) is done."
-    ]
-    assert len(fake_slack.messages("D1")) == 1 and len(fake_gemini.requests) == 1
+    firsts = sorted(m["raw_text"].splitlines()[0][:30] for m in fake_telegram.sent(CHAT))
+    assert firsts == ["⚠️ Recovery check: your restin", "✅ Tempo intervals (Ride) is do"]
+    assert len(fake_slack.messages("D1")) == 2 and len(fake_gemini.requests) == 1
 
 
 async def test_pull_shortly_after_the_planned_workout(

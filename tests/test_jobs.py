@@ -408,9 +408,9 @@ def press_text(words: str) -> Any:
 
 
 async def test_daily_message_in_the_athletes_morning(
-    db: Database, fake_intervals: FakeIntervals, pool: IntervalsPool, inbox: Inbox, coach: Any
+    db: Database, fake_intervals: FakeIntervals, pool: IntervalsPool, inbox: Inbox, coach: Any, set_clock: Any
 ) -> None:
-    from core import clock, notices
+    from core import notices
     from storage.models import Athlete
 
     athlete = await telegram_athlete(fake_intervals)
@@ -420,20 +420,17 @@ async def test_daily_message_in_the_athletes_morning(
     six_utc = dt.datetime(2026, 12, 1, 6, 0, tzinfo=dt.UTC)  # 07:00 in Berlin
     Athlete.update(timezone="Europe/Berlin").where(Athlete.id == athlete).execute()
     ctx = {"notify": inbox}
-    try:
-        clock.hooks.now = lambda: six_utc - dt.timedelta(hours=1)  # 06:00 there, in quiet hours
-        assert await tasks.scheduled_pushes(ctx) == 0
-        clock.hooks.now = lambda: six_utc
-        assert await tasks.scheduled_pushes(ctx) == 1
-        [(who, morning)] = inbox.sent
-        assert who == athlete and "Easy spin (Ride, 45 min)" in morning.text
-        assert await tasks.scheduled_pushes(ctx) == 0  # once a day
-        assert not await notices.daily(athlete, six_utc + dt.timedelta(days=1))  # nothing planned
+    set_clock(six_utc - dt.timedelta(hours=1))  # 06:00 there, in quiet hours
+    assert await tasks.scheduled_pushes(ctx) == 0
+    set_clock(six_utc)
+    assert await tasks.scheduled_pushes(ctx) == 1
+    [(who, morning)] = inbox.sent
+    assert who == athlete and "Easy spin (Ride, 45 min)" in morning.text
+    assert await tasks.scheduled_pushes(ctx) == 0  # once a day
+    assert not await notices.daily(athlete, six_utc + dt.timedelta(days=1))  # nothing planned
 
-        off = await coach.handle(press_text("/daily off"))
-        assert "🔕 morning" in off.text
-        PlannedWorkout.create(athlete=athlete, date=dt.date(2026, 12, 8), title="Tempo", type="Ride")
-        clock.hooks.now = lambda: six_utc + dt.timedelta(days=7)
-        assert await tasks.scheduled_pushes(ctx) == 0 and len(inbox.sent) == 1
-    finally:
-        clock.hooks.now = None
+    off = await coach.handle(press_text("/daily off"))
+    assert "🔕 morning" in off.text
+    PlannedWorkout.create(athlete=athlete, date=dt.date(2026, 12, 8), title="Tempo", type="Ride")
+    set_clock(six_utc + dt.timedelta(days=7))
+    assert await tasks.scheduled_pushes(ctx) == 0 and len(inbox.sent) == 1

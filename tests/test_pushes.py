@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +14,7 @@ from arq.worker import Worker
 from peewee import Database
 
 from bot.notifier import Notifier
-from core import athletes, clock, push_settings, pushes
+from core import athletes, push_settings, pushes
 from core.conversation import Coach
 from core.intervals import IntervalsPool
 from core.llm import GeminiModel
@@ -28,17 +28,6 @@ from tests.conftest import close_test_database, open_test_database
 from tests.fakes.telegram import FakeTelegram
 
 BERLIN_MORNING = dt.datetime(2026, 12, 1, 6, 0, tzinfo=dt.UTC)  # 07:00 in Berlin, a Tuesday
-
-
-@pytest.fixture
-def set_clock() -> Iterator[Any]:
-    """Fix core.clock.now() at a moment of the test's choosing."""
-
-    def at(moment: dt.datetime) -> None:
-        clock.hooks.now = lambda: moment
-
-    yield at
-    clock.hooks.now = None
 
 
 @pytest.fixture

@@ -199,7 +199,7 @@ def test_signals_and_hardness() -> None:
 
 
 async def test_morning_check_comes_before_the_morning_message(
-    db: Database, fake_intervals: FakeIntervals, pool: IntervalsPool
+    db: Database, fake_intervals: FakeIntervals, pool: IntervalsPool, set_clock: Any
 ) -> None:
     athlete = await connected(fake_intervals, quiet=True)
     day = dt.date(2026, 12, 1)
@@ -212,13 +212,10 @@ async def test_morning_check_comes_before_the_morning_message(
         sent.append(reply)
         return 1
 
-    try:
-        clock.hooks.now = lambda: dt.datetime(2026, 12, 1, 5, 0, tzinfo=dt.UTC)  # 06:00 in Berlin
-        assert await tasks.scheduled_pushes({"notify": notify}) == 0
-        clock.hooks.now = lambda: dt.datetime(2026, 12, 1, 6, 0, tzinfo=dt.UTC)  # 07:00: quiet hours end
-        assert await tasks.scheduled_pushes({"notify": notify}) == 2
-    finally:
-        clock.hooks.now = None
+    set_clock(dt.datetime(2026, 12, 1, 5, 0, tzinfo=dt.UTC))  # 06:00 in Berlin
+    assert await tasks.scheduled_pushes({"notify": notify}) == 0
+    set_clock(dt.datetime(2026, 12, 1, 6, 0, tzinfo=dt.UTC))  # 07:00: quiet hours end
+    assert await tasks.scheduled_pushes({"notify": notify}) == 2
     assert "Recovery check" in sent[0].text and len(sent[0].buttons) == 3
     assert sent[1].text.startswith("Good morning!")
 
