@@ -5,7 +5,8 @@ compliance (done TSS / planned TSS); how fitness (CTL), fatigue (ATL) and form
 (TSB) moved; and next week's planned load. When nothing is planned next week
 the review offers "Plan next week": a stored plan request for the seven days
 from Monday, run through the usual confirmed-generation path (rate limit, the
-worker, "plan ready").
+worker, "plan ready"). A week with nothing planned and nothing done gets no
+review.
 """
 
 from __future__ import annotations
@@ -177,10 +178,12 @@ def _queue(athlete_id: int, now: dt.datetime) -> bool:
         local = now.astimezone(zone(athlete.timezone))
         if local.weekday() != SUNDAY or local.hour != HOUR:
             return False
-        push = pushes.claim(athlete_id, KIND, local.date().isoformat(), now)
+        review = build(athlete_id, local.date())
+        # Nothing planned and nothing done: nothing to review, and no weekly nudge to an idle chat.
+        idle = not (review.planned.sessions or review.done.sessions)
+        push = None if idle else pushes.claim(athlete_id, KIND, local.date().isoformat(), now)
         if push is None:
             return False
-        review = build(athlete_id, local.date())
         buttons = ()
         if not review.next_week.sessions:
             monday = dt.datetime.combine(review.next_monday, dt.time(), local.tzinfo)

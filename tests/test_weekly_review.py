@@ -14,7 +14,7 @@ from core.llm import GeminiModel
 from core.messages import Incoming, Reply
 from jobs import tasks
 from storage import db as storage_db
-from storage.models import Activity, PlannedWorkout, WeeklyTrainingPlan, Wellness
+from storage.models import Activity, PlannedWorkout, Push, WeeklyTrainingPlan, Wellness
 from tests.fakes.gemini import FakeGemini, json_reply
 
 MONDAY, SUNDAY = dt.date(2026, 11, 23), dt.date(2026, 11, 29)
@@ -175,6 +175,8 @@ async def test_no_button_when_next_week_is_planned(db: Database, set_clock: Any)
         sent.append(reply)
         return 1
 
+    idle = await athletes.identify("telegram", "9902", "9902", name="Ida", timezone="Europe/Berlin")
     set_clock(dt.datetime(2026, 11, 29, 17, 0, tzinfo=dt.UTC))
-    assert await tasks.scheduled_pushes({"notify": notify}) == 1
+    assert await tasks.scheduled_pushes({"notify": notify}) == 1  # Ida had an empty week: no review
+    assert not Push.select().where(Push.athlete == idle).exists()
     assert sent[0].buttons == () and "Next week: 1 session, 40 min, TSS 35 planned." in sent[0].text
