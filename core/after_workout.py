@@ -109,8 +109,12 @@ def _planned(w: PlannedWorkout) -> str:
     return ", ".join(facts) or "no targets set"
 
 
+def _named(act: Activity) -> str:
+    return f"{act.type or 'activity'} {act.name!r}" if act.name else act.type or "activity"
+
+
 def _stub_note(act: Activity, planned: PlannedWorkout | None) -> str:
-    what = f"your {act.type or 'activity'} {act.name!r}" if act.name else f"your {act.type or 'activity'}"
+    what = f"your {_named(act)}"
     done = f" It completes {planned.title!r}." if planned else ""
     return (
         f"I see {what} from Strava.{done} Strava doesn't let Intervals.icu pass on its details, so I "
@@ -120,7 +124,7 @@ def _stub_note(act: Activity, planned: PlannedWorkout | None) -> str:
 
 
 def _unplanned_note(act: Activity, ftp: int | None) -> str:
-    return f"Logged {act.type or 'an activity'} {act.name!r}: {_done(act, ftp)}. It wasn't on the plan; I'll count it in your week."
+    return f"Logged {_named(act)}: {_done(act, ftp)}. It wasn't on the plan; I'll count it in your week."
 
 
 def _planned_note(act: Activity, w: PlannedWorkout, ftp: int | None) -> tuple[str, float | None]:

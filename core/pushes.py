@@ -9,7 +9,8 @@ athlete's quiet hours.
 
 ``take_due`` hands each due row to exactly one sender: a conditional UPDATE
 marks it sent before the message leaves (at most once; a crash right after
-loses that message rather than sending it twice).
+loses that message rather than sending it twice). A push that reached no chat
+at all is put back for a later try, up to three attempts.
 
 Urgency: the four kinds here (morning, after workout, recovery, weekly) are the
 coach's own observations and all wait out quiet hours. Messages about something
@@ -38,6 +39,9 @@ logger = logging.getLogger(__name__)
 # A push whose text is still being written (the model's sentence) goes as it is after this long.
 WRITE_GRACE = dt.timedelta(minutes=5)
 BATCH = 200
+# A push that reached no chat at all (every platform failed) is tried again, this often.
+MAX_ATTEMPTS = 3
+RETRY_AFTER = dt.timedelta(minutes=10)
 
 
 @dataclass
@@ -127,7 +131,8 @@ def _take(now: dt.datetime, athlete_id: int | None) -> list[Due]:
     taken = []
     for push in _candidates(now, athlete_id):
         # Several workers may see the same row; the first UPDATE wins, the others change nothing.
-        if Push.update(sent_at=now).where((Push.id == push.id) & Push.sent_at.is_null()).execute():
+        taken_now = Push.update(sent_at=now, attempts=Push.attempts + 1)
+        if taken_now.where((Push.id == push.id) & Push.sent_at.is_null()).execute():
             buttons = tuple(Button(label, action) for label, action in push.buttons or [])
             taken.append(Due(push.id, int(push.athlete_id), push.kind, Reply(push.text, buttons=buttons)))
     return taken
@@ -138,15 +143,29 @@ async def take_due(now: dt.datetime, athlete_id: int | None = None) -> list[Due]
     return await db.call(_take, _naive_utc(now), athlete_id)
 
 
-def _record(push_id: int, delivered: int) -> None:
-    Push.update(delivered=delivered).where(Push.id == push_id).execute()
-
-
-async def record(due: Due, delivered: int) -> None:
-    """Note how many chats the push reached."""
+def _record(push_id: int, delivered: int, now: dt.datetime) -> bool:
     if not delivered:
-        logger.warning("push %s (%s) reached no chat of athlete %s", due.push_id, due.kind, due.athlete_id)
-    await db.call(_record, due.push_id, delivered)
+        # It reached nobody, so sending it again can't make a duplicate: try later, a few times.
+        again = Push.update(sent_at=None, due_at=now + RETRY_AFTER).where(
+            (Push.id == push_id) & (Push.attempts < MAX_ATTEMPTS)
+        )
+        if again.execute():
+            return True
+    Push.update(delivered=delivered).where(Push.id == push_id).execute()
+    return False
+
+
+async def record(due: Due, delivered: int, now: dt.datetime) -> None:
+    """Note how many chats the push reached; one that reached none goes again later."""
+    retry = await db.call(_record, due.push_id, delivered, _naive_utc(now))
+    if not delivered:
+        logger.warning(
+            "push %s (%s) reached no chat of athlete %s%s",
+            due.push_id,
+            due.kind,
+            due.athlete_id,
+            "; trying again later" if retry else "; giving up",
+        )
 
 
 async def announce(athlete_id: int) -> None:

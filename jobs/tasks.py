@@ -182,8 +182,9 @@ def _everyone() -> list[int]:
 async def deliver_pushes(ctx: Ctx, athlete_id: int | None = None) -> int:
     """Send the pushes that are due (one athlete's, or everyone's); each goes out once across workers."""
     sent = 0
-    for due in await pushes.take_due(clock.now(), athlete_id):
-        await pushes.record(due, await ctx["notify"](due.athlete_id, due.reply))
+    now = clock.now()
+    for due in await pushes.take_due(now, athlete_id):
+        await pushes.record(due, await ctx["notify"](due.athlete_id, due.reply), now)
         sent += 1
     return sent
 

@@ -309,6 +309,7 @@ class Push(BaseModel):
     ready = BooleanField(default=True)
     due_at = DateTimeField()
     sent_at = DateTimeField(null=True)
+    attempts = IntegerField(default=0)
     delivered = IntegerField(null=True)
     created_at = DateTimeField(default=utcnow)
 

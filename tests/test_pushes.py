@@ -82,6 +82,14 @@ async def test_notify_turns_each_kind_off_and_it_stays_off(coach: Coach) -> None
     assert PushSettings.select().count() == 1
 
 
+def queue(athlete: int, kind: str, key: str, now: dt.datetime, text: str) -> None:
+    """Claim and fill a push, as a builder does."""
+    with storage_db.transaction():
+        push = pushes.claim(athlete, kind, key, now)
+        assert push is not None
+        pushes.fill(push.id, text)
+
+
 def test_quiet_hours_release_at_their_end() -> None:
     prefs = push_settings.Prefs()
     late = dt.datetime(2026, 12, 1, 22, 30, tzinfo=dt.UTC)  # 23:30 in Berlin
@@ -105,13 +113,7 @@ async def test_quiet_hours_hold_a_push_until_morning(db: Database, set_clock: An
 
     late = dt.datetime(2026, 12, 1, 22, 30, tzinfo=dt.UTC)  # 23:30 in Berlin
 
-    def decide() -> None:
-        with storage_db.transaction():
-            push = pushes.claim(athlete, "after_workout", "i123", late)
-            assert push is not None
-            pushes.fill(push.id, "Nice ride.")
-
-    await storage_db.call(decide)
+    await storage_db.call(queue, athlete, "after_workout", "i123", late, "Nice ride.")
     for moment in (late, dt.datetime(2026, 12, 2, 5, 59, tzinfo=dt.UTC)):
         set_clock(moment)
         assert await tasks.deliver_pushes({"notify": notify}) == 0
@@ -175,3 +177,27 @@ def test_migration_keeps_a_morning_message_turned_off(backend: str, tmp_path: Pa
             assert push_settings.read(chatty) == push_settings.Prefs()
     finally:
         close_test_database(handle)
+
+
+async def test_a_push_that_reached_nobody_is_tried_again(
+    db: Database, fake_telegram: FakeTelegram, notifier: Notifier, set_clock: Any
+) -> None:
+    athlete = await on_telegram(13)
+    noon = dt.datetime(2026, 12, 1, 11, 0, tzinfo=dt.UTC)
+
+    await storage_db.call(queue, athlete, "weekly", "2026-11-29", noon, "Your week.")
+    ctx = {"notify": notifier.notify}
+    fake_telegram.fail_next("sendMessage", 3, error_code=500)
+    for minutes in (0, 10, 20, 30):
+        set_clock(noon + dt.timedelta(minutes=minutes))
+        assert await tasks.deliver_pushes(ctx) == (1 if minutes < 30 else 0)
+    assert fake_telegram.sent(13) == [] and Push.get().attempts == 3  # three tries, then it gives up
+
+    Push.update(attempts=0, sent_at=None).execute()
+    fake_telegram.fail_next("sendMessage", 1, error_code=500)
+    set_clock(noon + dt.timedelta(hours=1))
+    assert await tasks.deliver_pushes(ctx) == 1 and fake_telegram.sent(13) == []
+    assert await tasks.deliver_pushes(ctx) == 0  # not before ten minutes have passed
+    set_clock(noon + dt.timedelta(hours=1, minutes=10))
+    assert await tasks.deliver_pushes(ctx) == 1
+    assert [m["raw_text"] for m in fake_telegram.sent(13)] == ["Your week."] and Push.get().delivered == 1

@@ -41,6 +41,7 @@ def up(migrator: Any, db: pw.Database) -> None:
         ready = pw.BooleanField(default=True)
         due_at = pw.DateTimeField()
         sent_at = pw.DateTimeField(null=True)
+        attempts = pw.IntegerField(default=0)
         delivered = pw.IntegerField(null=True)
         created_at = pw.DateTimeField()
 
