@@ -32,7 +32,7 @@ from core import push_settings
 from core.clock import zone
 from core.messages import Button, Reply
 from storage import db
-from storage.models import Athlete, Push
+from storage.models import Athlete, ConversationTurn, Push
 
 logger = logging.getLogger(__name__)
 
@@ -143,21 +143,28 @@ async def take_due(now: dt.datetime, athlete_id: int | None = None) -> list[Due]
     return await db.call(_take, _naive_utc(now), athlete_id)
 
 
-def _record(push_id: int, delivered: int, now: dt.datetime) -> bool:
+def _record(due: Due, delivered: int, now: dt.datetime) -> bool:
     if not delivered:
         # It reached nobody, so sending it again can't make a duplicate: try later, a few times.
         again = Push.update(sent_at=None, due_at=now + RETRY_AFTER).where(
-            (Push.id == push_id) & (Push.attempts < MAX_ATTEMPTS)
+            (Push.id == due.push_id) & (Push.attempts < MAX_ATTEMPTS)
         )
         if again.execute():
             return True
-    Push.update(delivered=delivered).where(Push.id == push_id).execute()
+    with db.transaction():
+        Push.update(delivered=delivered).where(Push.id == due.push_id).execute()
+        if delivered:
+            # In the history, so the model knows what the athlete answers when they reply to it.
+            text = due.reply.text
+            ConversationTurn.create(
+                athlete=due.athlete_id, role="model", content={"role": "model", "parts": [{"text": text}]}
+            )
     return False
 
 
 async def record(due: Due, delivered: int, now: dt.datetime) -> None:
     """Note how many chats the push reached; one that reached none goes again later."""
-    retry = await db.call(_record, due.push_id, delivered, _naive_utc(now))
+    retry = await db.call(_record, due, delivered, _naive_utc(now))
     if not delivered:
         logger.warning(
             "push %s (%s) reached no chat of athlete %s%s",

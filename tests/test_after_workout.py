@@ -21,7 +21,7 @@ from jobs import tasks
 from jobs.enqueue import push_announcer
 from jobs.worker import WorkerSettings
 from storage import db as storage_db
-from storage.models import Activity, ChatIdentity, PlannedWorkout, Push, PushSettings
+from storage.models import Activity, ChatIdentity, ConversationTurn, PlannedWorkout, Push, PushSettings
 from tests.fakes.gemini import FakeGemini, error, json_reply
 from tests.fakes.intervals import FakeIntervals
 from tests.fakes.slack import FakeSlack
@@ -127,6 +127,8 @@ async def test_sync_sends_one_note_with_planned_vs_done(
         [slack] = fake_slack.messages("D1")
         assert "Compliance: 107 %" in slack["text"]
         assert PlannedWorkout.get_by_id(wid).completed
+        # The note is in the conversation, so a reply to it has its context.
+        assert ConversationTurn.select().where(ConversationTurn.role == "model").count() == 1
         assert Activity.get(Activity.remote_id == "i5001").matched_workout_id == wid
         prompt = fake_gemini.user_texts(0)[0]
         assert "Planned: 1h00, TSS 70" in prompt and "Done: 1h02" in prompt
