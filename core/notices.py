@@ -98,9 +98,9 @@ def key_accepted(athlete_id: int) -> None:
 
 
 def _daily(athlete_id: int, now: dt.datetime) -> bool:
+    if not push_settings.is_morning(athlete_id, now):
+        return False
     with db.transaction():
-        if not push_settings.is_morning(athlete_id, now):
-            return False
         athlete = Athlete.get_by_id(athlete_id)
         today = now.astimezone(zone(athlete.timezone)).date()
         workouts = list(

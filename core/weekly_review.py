@@ -173,11 +173,10 @@ def build(athlete_id: int, last: dt.date) -> Review:
 
 
 def _queue(athlete_id: int, now: dt.datetime) -> bool:
+    local = now.astimezone(zone(Athlete.get_by_id(athlete_id).timezone))
+    if local.weekday() != SUNDAY or local.hour != HOUR:
+        return False  # the hourly pass asks everyone: answer without taking the write lock
     with db.transaction():
-        athlete = Athlete.get_by_id(athlete_id)
-        local = now.astimezone(zone(athlete.timezone))
-        if local.weekday() != SUNDAY or local.hour != HOUR:
-            return False
         review = build(athlete_id, local.date())
         # Nothing planned and nothing done: nothing to review, and no weekly nudge to an idle chat.
         idle = not (review.planned.sessions or review.done.sessions)
