@@ -89,9 +89,9 @@ def _serve(settings: Settings, adapter: str) -> int:
     """Run a messenger adapter until SIGINT or SIGTERM."""
     import signal
 
-    from core import sync
+    from core import pushes, sync
     from core.runtime import build
-    from jobs.enqueue import plan_runner, retry_scheduler
+    from jobs.enqueue import plan_runner, push_announcer, retry_scheduler
 
     open_storage(settings)
 
@@ -103,6 +103,7 @@ def _serve(settings: Settings, adapter: str) -> int:
         queue = await _queue(settings)
         if queue is not None:
             sync.hooks.schedule_retry = retry_scheduler(queue)
+            pushes.hooks.announce = push_announcer(queue)
         from bot.turns import redis_turns
 
         runtime = build(

@@ -48,7 +48,7 @@ COMMANDS = (
     ("sync", "Sync status, retry"),
     ("connect", "Link Intervals.icu: /connect ATHLETE_ID API_KEY"),
     ("timezone", "Set your time zone"),
-    ("daily", "Morning message on/off"),
+    ("notify", "What I tell you on my own, quiet hours"),
     ("disconnect", "Unlink Intervals.icu"),
     ("forget", "Erase everything stored about you"),
 )

@@ -20,16 +20,18 @@ from storage.models import PendingAction, utcnow
 
 TTL = dt.timedelta(hours=2)
 
-# kind -> ((label, choice), ...); the first choice performs, the second declines.
-CHOICES: dict[str, tuple[tuple[str, str], tuple[str, str]]] = {
+# kind -> ((label, choice), ...); "yes" performs, "no" declines; other choices pick among ways to act.
+CHOICES: dict[str, tuple[tuple[str, str], ...]] = {
     "generate_plan": (("Generate plan", "yes"), ("Cancel", "no")),
     "delete_workout": (("Delete", "yes"), ("Keep", "no")),
     "override_workout": (("Schedule anyway", "yes"), ("Pick another day", "no")),
     "retry_sync": (("Retry now", "yes"), ("Later", "no")),
     "erase_athlete": (("Erase everything", "yes"), ("Keep", "no")),
+    "plan_next_week": (("Plan next week", "yes"), ("Not now", "no")),
+    "recovery": (("Make today easy", "easy"), ("Rest today", "rest"), ("Keep the plan", "keep")),
 }
 
-_PAYLOAD = re.compile(r"^a:([a-z0-9]{6,16}):(yes|no)$")
+_PAYLOAD = re.compile(r"^a:([a-z0-9]{6,16}):([a-z]{2,8})$")
 
 
 class StaleAction(CoachError):
@@ -45,17 +47,25 @@ class Claimed:
     payload: dict[str, Any]
     accepted: bool
     label: str
+    choice: str
 
 
-def _create(athlete_id: int, kind: str, payload: dict[str, Any]) -> str:
-    action = PendingAction.create(athlete=athlete_id, kind=kind, payload=payload, expires_at=utcnow() + TTL)
-    return str(action.id)
+def create(
+    athlete_id: int, kind: str, payload: dict[str, Any], expires_at: dt.datetime | None = None
+) -> tuple[Button, ...]:
+    """Store an action (sync, e.g. inside a push's transaction) and return its buttons.
+
+    ``expires_at`` (naive UTC) lets a pushed message's buttons outlive the usual two hours.
+    """
+    action = PendingAction.create(
+        athlete=athlete_id, kind=kind, payload=payload, expires_at=expires_at or utcnow() + TTL
+    )
+    return tuple(Button(label, f"a:{action.id}:{choice}") for label, choice in CHOICES[kind])
 
 
 async def offer(athlete_id: int, kind: str, payload: dict[str, Any]) -> tuple[Button, ...]:
-    """Store an action and return its two buttons."""
-    action_id = await db.call(_create, athlete_id, kind, payload)
-    return tuple(Button(label, f"a:{action_id}:{choice}") for label, choice in CHOICES[kind])
+    """Store an action and return its buttons."""
+    return await db.call(create, athlete_id, kind, payload)
 
 
 def parse(payload: str) -> tuple[str, str]:
@@ -68,6 +78,9 @@ def parse(payload: str) -> tuple[str, str]:
 
 def _claim(athlete_id: int, action_id: str, choice: str) -> Claimed:
     now = utcnow()
+    kind = PendingAction.select(PendingAction.kind).where(PendingAction.id == action_id).scalar()
+    if kind is not None and choice not in dict((c, label) for label, c in CHOICES[kind]):
+        raise StaleAction("That button isn't one I recognise. Please ask me again.")
     claimed = (
         PendingAction.update(used_at=now, choice=choice)
         .where(
@@ -88,7 +101,7 @@ def _claim(athlete_id: int, action_id: str, choice: str) -> Claimed:
             raise StaleAction("You already answered that one.")
         raise StaleAction("That button has expired. Please ask me again.")
     labels = dict((c, label) for label, c in CHOICES[action.kind])
-    return Claimed(action_id, action.kind, dict(action.payload), choice == "yes", labels[choice])
+    return Claimed(action_id, action.kind, dict(action.payload), choice == "yes", labels[choice], choice)
 
 
 async def claim(athlete_id: int, payload: str) -> Claimed:

@@ -156,12 +156,3 @@ def identities(athlete_id: int) -> list[tuple[str, str]]:
         .order_by(ChatIdentity.id)
     )
     return [(i.platform, i.chat_id) for i in query]
-
-
-def _set_daily(athlete_id: int, enabled: bool) -> None:
-    Athlete.update(daily_enabled=enabled, updated_at=utcnow()).where(Athlete.id == athlete_id).execute()
-
-
-async def set_daily(athlete_id: int, enabled: bool) -> None:
-    """Turn the morning message on or off."""
-    await db.call(_set_daily, athlete_id, enabled)

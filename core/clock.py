@@ -3,11 +3,27 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from core.errors import ValidationError
 
 DAY_NAMES = ("Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday")
+
+
+@dataclass
+class _Hooks:
+    # Tests set a fixed time here; schedules ("Sunday 18:00 where the athlete is") read ``now``.
+    now: Callable[[], dt.datetime] | None = None
+
+
+hooks = _Hooks()
+
+
+def now() -> dt.datetime:
+    """The current moment, aware UTC."""
+    return hooks.now() if hooks.now is not None else dt.datetime.now(dt.UTC)
 
 
 def zone(name: str) -> ZoneInfo:
@@ -18,10 +34,9 @@ def zone(name: str) -> ZoneInfo:
         raise ValidationError(f"Unknown time zone {name!r}; use an IANA name like Europe/Berlin.") from None
 
 
-def today_in(tz_name: str, now: dt.datetime | None = None) -> dt.date:
-    """Today's date where the athlete is."""
-    moment = now or dt.datetime.now(dt.UTC)
-    return moment.astimezone(zone(tz_name)).date()
+def today_in(tz_name: str, moment: dt.datetime | None = None) -> dt.date:
+    """Today's date where the athlete is (now, or at ``moment``)."""
+    return (moment or now()).astimezone(zone(tz_name)).date()
 
 
 def day_of_week(day: dt.date) -> int:

@@ -1,5 +1,5 @@
 """Slash commands, the same on every platform: /start /help /connect /plan /availability /sync /timezone
-/daily /disconnect /forget (and /join, which is /start for someone already admitted)."""
+/notify /daily /disconnect /forget (and /join, which is /start for someone already admitted)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,20 @@ import datetime as dt
 import logging
 from typing import TYPE_CHECKING
 
-from core import actions, athletes, availability, erase, pull, resync, sync, workouts
+from core import (
+    actions,
+    athletes,
+    availability,
+    clock,
+    erase,
+    proactive,
+    pull,
+    push_settings,
+    pushes,
+    resync,
+    sync,
+    workouts,
+)
 from core.clock import DAY_NAMES, day_of_week, today_in
 from core.errors import CoachError, IntervalsError
 from core.messages import Reply
@@ -35,7 +48,7 @@ Commands:
 /availability - your weekly availability
 /sync - what is waiting to sync, and retry it
 /timezone ZONE - set your time zone, e.g. /timezone Europe/Berlin
-/daily on|off - a morning message with today's workouts
+/notify - what I tell you on my own (morning, after workouts, recovery, weekly review), quiet hours
 /disconnect - unlink Intervals.icu and erase your key
 /forget - erase everything I store about you
 /help - this message"""
@@ -51,6 +64,7 @@ COMMANDS = (
     "availability",
     "sync",
     "timezone",
+    "notify",
     "daily",
     "disconnect",
     "forget",
@@ -128,6 +142,8 @@ async def _sync(coach: Coach, athlete_id: int, _: list[str]) -> Reply:
         return Reply("Intervals.icu is not connected. Use /connect ATHLETE_ID API_KEY to link it.")
     try:
         pulled = await pull.pull(coach.pool, athlete_id)
+        if await proactive.after_pull(coach.model, athlete_id, clock.now()):
+            await pushes.announce(athlete_id)
         fresh = f"Refreshed from Intervals.icu: {pulled.activities} activities, {pulled.updated} workout(s) updated there."
         if pulled.kept_local:
             fresh += " Changed in both places, kept yours: " + ", ".join(pulled.kept_local) + "."
@@ -160,14 +176,13 @@ async def _timezone(coach: Coach, athlete_id: int, args: list[str]) -> Reply:
     return Reply(f"Time zone set to {name}. Today there is {today_in(name)}.")
 
 
+async def _notify(coach: Coach, athlete_id: int, args: list[str]) -> Reply:
+    return Reply(await push_settings.command(athlete_id, args))
+
+
 async def _daily(coach: Coach, athlete_id: int, args: list[str]) -> Reply:
-    choice = args[0].lower() if args else ""
-    if choice not in ("on", "off"):
-        return Reply("Use /daily on or /daily off for the morning message with today's workouts.")
-    await athletes.set_daily(athlete_id, choice == "on")
-    if choice == "on":
-        return Reply("I'll send today's workouts each morning at 7:00 your time (nothing on rest days).")
-    return Reply("OK, no more morning messages. /daily on brings them back.")
+    # The older spelling of /notify morning on|off.
+    return await _notify(coach, athlete_id, ["morning", *args] if args else [])
 
 
 async def _disconnect(coach: Coach, athlete_id: int, _: list[str]) -> Reply:
@@ -199,6 +214,7 @@ _HANDLERS = {
     "sync": _sync,
     "timezone": _timezone,
     "disconnect": _disconnect,
+    "notify": _notify,
     "daily": _daily,
     "forget": _forget,
     "join": _start,  # the invitation was redeemed on the way in (core.access)

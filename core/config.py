@@ -54,6 +54,10 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_format: str = "auto"  # json, text, or auto: json unless stderr is a terminal
     metrics_port: Annotated[int, Field(ge=0, lt=65536)] | None = None
+    # Recovery alerts: today against the 7-day average, and form (CTL - ATL).
+    recovery_resting_hr_pct: Annotated[float, Field(gt=0, le=100)] = 10.0
+    recovery_hrv_pct: Annotated[float, Field(gt=0, le=100)] = 15.0
+    recovery_tsb: Annotated[float, Field(lt=0, ge=-200)] = -30.0
 
     @field_validator("encryption_key")
     @classmethod

@@ -17,7 +17,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from core import access, actions, athletes, budgets, commands, context, erase, plans, sync, workouts
+from core import access, actions, athletes, budgets, commands, context, erase, plans, recovery, sync, workouts
 from core.clock import today_in
 from core.errors import CoachError, ValidationError
 from core.intervals import IntervalsPool
@@ -246,7 +246,7 @@ class Coach:
 
     async def _perform(self, athlete_id: int, claimed: actions.Claimed) -> tuple[str, str | None]:
         p = claimed.payload
-        if claimed.kind == "generate_plan":
+        if claimed.kind in ("generate_plan", "plan_next_week"):
             if not claimed.accepted:
                 return "OK, I won't generate a new plan.", None
             await plans.check_rate(athlete_id)
@@ -268,6 +268,8 @@ class Coach:
             return result.message, result.sync_status
         if claimed.kind == "erase_athlete":
             return await erase.perform(athlete_id, claimed.accepted), None
+        if claimed.kind == "recovery":
+            return await recovery.respond(self.pool, athlete_id, claimed.choice, p)
         if claimed.kind == "retry_sync":
             if not claimed.accepted:
                 return "OK, I'll keep retrying in the background.", None

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
-from core import actions
+from core import actions, push_settings, pushes
 from core.clock import zone
 from core.messages import Reply
 from core.sync import MAX_ATTEMPTS
@@ -97,13 +97,12 @@ def key_accepted(athlete_id: int) -> None:
     Athlete.update(key_rejected_at=None, key_notified_at=None).where(Athlete.id == athlete_id).execute()
 
 
-def _daily(athlete_id: int, now: dt.datetime, hour: int) -> str | None:
+def _daily(athlete_id: int, now: dt.datetime) -> bool:
+    if not push_settings.is_morning(athlete_id, now):
+        return False
     with db.transaction():
         athlete = Athlete.get_by_id(athlete_id)
-        local = now.astimezone(zone(athlete.timezone))
-        today = local.date()
-        if not athlete.daily_enabled or local.hour != hour or athlete.daily_sent_on == today:
-            return None
+        today = now.astimezone(zone(athlete.timezone)).date()
         workouts = list(
             PlannedWorkout.select()
             .where(
@@ -113,20 +112,19 @@ def _daily(athlete_id: int, now: dt.datetime, hour: int) -> str | None:
             )
             .order_by(PlannedWorkout.time_of_day)
         )
-        athlete.daily_sent_on = today
-        athlete.save()
-        if not workouts:
-            return None
+        push = pushes.claim(athlete_id, "morning", today.isoformat(), now) if workouts else None
+        if push is None:
+            return False
         lines = ["Good morning! Today:"]
         for w in workouts:
             facts = [w.type] + ([f"{w.duration_minutes} min"] if w.duration_minutes else [])
             facts += [w.time_of_day] if w.time_of_day else []
             lines.append(f"- {w.title} ({', '.join(facts)})")
-        lines.append("Reply here to change anything. /daily off stops these messages.")
-        return "\n".join(lines)
+        lines.append("Reply here to change anything. /notify morning off stops these messages.")
+        pushes.fill(push.id, "\n".join(lines))
+        return True
 
 
-async def daily(athlete_id: int, now: dt.datetime, hour: int = 7) -> Reply | None:
-    """Today's workouts at ``hour`` local time, once a day, when there are any."""
-    text = await db.call(_daily, athlete_id, now, hour)
-    return Reply(text) if text else None
+async def daily(athlete_id: int, now: dt.datetime) -> bool:
+    """Queue today's workouts as a push when it is the athlete's morning, once a day, if there are any."""
+    return await db.call(_daily, athlete_id, now)

@@ -4,8 +4,7 @@ Our events (``external_id`` "coach-<id>") edited in Intervals.icu are taken in,
 unless the same workout also changed here and is still waiting to sync: then
 the local change wins and the athlete is told. Our events deleted there are
 deleted here (no ghosts). The athlete's own events are mirrored read-only.
-Planned workouts are marked completed by the activity's ``paired_event_id``,
-or by the same date and sport.
+Planned workouts are marked completed by their activity (``core/matching.py``).
 """
 
 from __future__ import annotations
@@ -15,12 +14,12 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from core import activities, sync
+from core import activities, matching, sync
 from core.clock import today_in
 from core.events import EXTERNAL_PREFIX, TIME_OF_DAY_START, TYPE_TO_REMOTE, event_date
 from core.intervals import IntervalsPool
 from storage import db
-from storage.models import Activity, Athlete, PlannedWorkout, utcnow
+from storage.models import Athlete, PlannedWorkout, utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -154,49 +153,6 @@ def _reconcile_ours(row: PlannedWorkout, event: dict[str, Any] | None, result: P
     result.updated += 1
 
 
-_SPORT = {
-    "VirtualRide": "Ride",
-    "Ride": "Ride",
-    "Run": "Run",
-    "VirtualRun": "Run",
-    "Swim": "Swim",
-    "WeightTraining": "Gym",
-}
-
-
-def _mark_completed(athlete_id: int, first: dt.date, last: dt.date) -> int:
-    done = 0
-    with db.transaction():
-        acts = list(
-            Activity.select().where(
-                (Activity.athlete == athlete_id)
-                & (Activity.start_date_local >= dt.datetime.combine(first, dt.time()))
-                & (Activity.start_date_local < dt.datetime.combine(last + dt.timedelta(days=1), dt.time()))
-            )
-        )
-        for act in acts:
-            query = PlannedWorkout.select().where(
-                (PlannedWorkout.athlete == athlete_id) & (PlannedWorkout.completed == False)  # noqa: E712
-            )
-            paired = (
-                query.where(PlannedWorkout.remote_event_id == act.paired_event_id).first()
-                if act.paired_event_id
-                else None
-            )
-            match = (
-                paired
-                or query.where(
-                    (PlannedWorkout.date == act.start_date_local.date())
-                    & (PlannedWorkout.type == _SPORT.get(act.type, act.type))
-                ).first()
-            )
-            if match is not None:
-                match.completed, match.updated_at = True, utcnow()
-                match.save()
-                done += 1
-    return done
-
-
 async def pull(pool: IntervalsPool, athlete_id: int) -> PullResult:
     """Refresh one connected athlete from Intervals.icu; IntervalsError propagates."""
     athlete = await db.call(Athlete.get_by_id, athlete_id)
@@ -208,8 +164,9 @@ async def pull(pool: IntervalsPool, athlete_id: int) -> PullResult:
     )
     result = await db.call(_apply_events, athlete_id, events, first, last)
     result.activities = fetched.activities
-    result.completed = await db.call(
-        _mark_completed, athlete_id, today - dt.timedelta(days=WINDOW_DAYS), today
+    matched = await db.call(
+        matching.mark_completed, athlete_id, today - dt.timedelta(days=WINDOW_DAYS), today
     )
+    result.completed = len(matched)
     logger.info("pull athlete=%s %s", athlete_id, result)
     return result

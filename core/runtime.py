@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from core import recovery
 from core.access import Access
 from core.budgets import Budgets
 from core.config import Settings
@@ -68,6 +69,7 @@ def build(
 ) -> Runtime:
     """Wire the Gemini model and Intervals.icu pool into a Coach."""
     settings.require("gemini_api_key")
+    recovery.configure(settings)
     model = make_model(settings)
     assert model is not None
     pool = make_pool(settings)

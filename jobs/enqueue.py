@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from arq.connections import ArqRedis
 
 from core import plans
@@ -23,6 +25,15 @@ def plan_runner(redis: ArqRedis) -> PlanRunner:
         )
 
     return run
+
+
+def push_announcer(redis: ArqRedis) -> Callable[[int], Awaitable[None]]:
+    """Have a worker deliver an athlete's due pushes now (the bots have no notifier of their own)."""
+
+    async def announce(athlete_id: int) -> None:
+        await redis.enqueue_job("deliver_pushes", athlete_id)
+
+    return announce
 
 
 def retry_scheduler(redis: ArqRedis) -> RetryScheduler:

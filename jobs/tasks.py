@@ -10,7 +10,7 @@ import datetime as dt
 import logging
 from typing import Any
 
-from core import budgets, notices, plans, pull, sync
+from core import after_workout, budgets, clock, notices, plans, proactive, pull, pushes, sync
 from core.conversation import SYNC_LINES
 from core.errors import IntervalsAuthError, IntervalsError
 from core.logs import athlete_var
@@ -121,12 +121,26 @@ async def generate_weekly_plan(ctx: Ctx, athlete_id: int, payload: dict[str, Any
 
 
 def _connected() -> list[Athlete]:
-    return list(Athlete.select().where(Athlete.intervals_athlete_id.is_null(False)))
+    # Blocked athletes are neither pulled nor checked: nothing would reach them.
+    return list(
+        Athlete.select().where(Athlete.intervals_athlete_id.is_null(False) & Athlete.blocked_at.is_null())
+    )
 
 
 async def pull_everyone(ctx: Ctx) -> int:
     """Queue a pull for every connected athlete (one job per athlete at a time)."""
     ids = [a.id for a in await db.call(_connected)]
+    for athlete_id in ids:
+        await ctx["redis"].enqueue_job("pull_athlete", athlete_id, _job_id=f"pull:{athlete_id}")
+    return len(ids)
+
+
+PULL_AFTER_EVERY = dt.timedelta(minutes=10)
+
+
+async def pull_after_workouts(ctx: Ctx) -> int:
+    """Every 10 minutes: pull the athletes whose planned workout just ended, for a prompt note."""
+    ids = await db.call(after_workout.due_pulls, clock.now(), PULL_AFTER_EVERY)
     for athlete_id in ids:
         await ctx["redis"].enqueue_job("pull_athlete", athlete_id, _job_id=f"pull:{athlete_id}")
     return len(ids)
@@ -145,6 +159,8 @@ async def pull_athlete(ctx: Ctx, athlete_id: int) -> dict[str, Any]:
     except IntervalsError as exc:
         logger.warning("pull athlete=%s failed: %s", athlete_id, exc.user_message)
         return {"error": exc.user_message}
+    await proactive.after_pull(ctx.get("model"), athlete_id, clock.now())
+    await deliver_pushes(ctx, athlete_id)
     if result.kept_local:
         await ctx["notify"](
             athlete_id,
@@ -178,17 +194,22 @@ async def check_credentials(ctx: Ctx) -> int:
 
 def _everyone() -> list[int]:
     # A blocked athlete hears nothing from the bot, morning messages included.
-    wanted = (Athlete.daily_enabled == True) & Athlete.blocked_at.is_null()  # noqa: E712
-    return [a.id for a in Athlete.select(Athlete.id).where(wanted)]
+    return [a.id for a in Athlete.select(Athlete.id).where(Athlete.blocked_at.is_null())]
 
 
-async def daily_messages(ctx: Ctx) -> int:
-    """Each hour: athletes for whom it is now morning get today's workouts (none: nothing)."""
+async def deliver_pushes(ctx: Ctx, athlete_id: int | None = None) -> int:
+    """Send the pushes that are due (one athlete's, or everyone's); each goes out once across workers."""
     sent = 0
-    now = dt.datetime.now(dt.UTC)
-    for athlete_id in await db.call(_everyone):
-        notice = await notices.daily(athlete_id, now)
-        if notice is not None:
-            await ctx["notify"](athlete_id, notice)
-            sent += 1
+    now = clock.now()
+    for due in await pushes.take_due(now, athlete_id):
+        await pushes.record(due, await ctx["notify"](due.athlete_id, due.reply), now)
+        sent += 1
     return sent
+
+
+async def scheduled_pushes(ctx: Ctx) -> int:
+    """Each hour: morning messages and recovery checks where it is morning, Sunday's reviews, then what is due."""
+    now = clock.now()
+    for athlete_id in await db.call(_everyone):
+        await proactive.scheduled(athlete_id, now)
+    return await deliver_pushes(ctx)

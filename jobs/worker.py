@@ -16,7 +16,7 @@ from arq.connections import RedisSettings
 from bot.invalidation import shared_cache
 from bot.notifier import Notifier
 from bot.ops import serve
-from core import sync
+from core import recovery, sync
 from core.config import Settings, load_settings
 from core.logs import setup_logging
 from core.runtime import make_model, make_pool, open_storage
@@ -34,6 +34,7 @@ async def startup(ctx: dict[str, Any]) -> None:
     ctx["settings"] = settings
     ctx["pool"] = make_pool(settings)
     ctx["model"] = make_model(settings)
+    recovery.configure(settings)
     notifier = Notifier(settings)
     await notifier.start()
     ctx["notifier"], ctx["notify"] = notifier, notifier.notify
@@ -65,12 +66,16 @@ class WorkerSettings:
         func(tasks.sync_item, keep_result=0, max_tries=1),
         func(tasks.generate_weekly_plan, timeout=300, max_tries=1),
         func(tasks.pull_athlete, keep_result=0, timeout=120, max_tries=1),
+        func(tasks.deliver_pushes, keep_result=0, max_tries=1),
     ]
     cron_jobs = [
         cron(tasks.drain_sync_queue, minute=set(range(0, 60, 5)), run_at_startup=True),
         cron(tasks.pull_everyone, minute={7, 37}),
+        cron(tasks.pull_after_workouts, minute=set(range(3, 60, 10))),
         cron(tasks.check_credentials, hour={4}, minute={15}),
-        cron(tasks.daily_messages, minute={0}),
+        cron(tasks.scheduled_pushes, minute={0}),
+        # Held by quiet hours, left by a bot's /sync, or by a worker that stopped mid-way.
+        cron(tasks.deliver_pushes, minute=set(range(2, 60, 5))),
     ]
     on_startup = startup
     on_shutdown = shutdown

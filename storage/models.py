@@ -73,8 +73,6 @@ class Athlete(BaseModel):
     # Set when Intervals.icu refused the key, so the athlete is told once, not per sync.
     key_rejected_at = DateTimeField(null=True)
     key_notified_at = DateTimeField(null=True)
-    daily_enabled = BooleanField(default=True)
-    daily_sent_on = DateField(null=True)
     # Every athlete row is an admitted one (strangers get none); the operator may block it.
     admitted_at = DateTimeField(default=utcnow)
     blocked_at = DateTimeField(null=True)
@@ -212,6 +210,8 @@ class Activity(BaseModel):
     average_heartrate = IntegerField(null=True)
     source = CharField(max_length=32, null=True)
     paired_event_id = IntegerField(null=True)
+    # The planned workout this activity completed (core/matching.py), once matched.
+    matched_workout_id = CharField(max_length=16, null=True)
     raw: Any = JSONField(default=dict)
 
     class Meta:
@@ -318,6 +318,45 @@ class Usage(BaseModel):
         indexes = ((("athlete", "budget"), True),)
 
 
+class PushSettings(BaseModel):
+    """Which messages the coach sends on its own, and the athlete's quiet hours (local whole hours)."""
+
+    id = AutoField()
+    athlete = ForeignKeyField(Athlete, backref="push_settings", on_delete="CASCADE", unique=True)
+    morning = BooleanField(default=True)
+    after_workout = BooleanField(default=True)
+    recovery = BooleanField(default=True)
+    weekly = BooleanField(default=True)
+    # Both null: no quiet hours.
+    quiet_start = IntegerField(null=True, default=22)
+    quiet_end = IntegerField(null=True, default=7)
+    updated_at = DateTimeField(default=utcnow)
+
+
+class Push(BaseModel):
+    """One message the coach decided to send on its own: at most one per athlete, kind and key.
+
+    ``key`` is the athlete's local date (morning, recovery, weekly) or an activity id (after workout).
+    """
+
+    id = AutoField()
+    athlete = ForeignKeyField(Athlete, backref="pushes", on_delete="CASCADE")
+    kind = CharField(max_length=16)
+    key = CharField(max_length=64)
+    text = TextField(default="")
+    buttons: Any = JSONField(default=list)
+    # False while the text is still being written (the model's sentence of an after-workout note).
+    ready = BooleanField(default=True)
+    due_at = DateTimeField()
+    sent_at = DateTimeField(null=True)
+    attempts = IntegerField(default=0)
+    delivered = IntegerField(null=True)
+    created_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("athlete", "kind", "key"), True), (("sent_at", "due_at"), False))
+
+
 ALL_MODELS: tuple[type[BaseModel], ...] = (
     Athlete,
     ChatIdentity,
@@ -333,4 +372,6 @@ ALL_MODELS: tuple[type[BaseModel], ...] = (
     Invitation,
     Stranger,
     Usage,
+    PushSettings,
+    Push,
 )

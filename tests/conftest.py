@@ -149,3 +149,40 @@ def fake_slack(fake_slack_server: FakeSlack) -> FakeSlack:
     """The fake Slack, emptied for this test."""
     fake_slack_server.reset()
     return fake_slack_server
+
+
+@pytest.fixture
+def notifier_settings(
+    fake_telegram: FakeTelegram, fake_slack: FakeSlack, monkeypatch: pytest.MonkeyPatch
+) -> Any:
+    """Settings that point a notifier at the fake Telegram and the fake Slack."""
+    from core.config import load_settings
+
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", fake_telegram.token)
+    monkeypatch.setenv("TELEGRAM_API_BASE_URL", fake_telegram.url)
+    monkeypatch.setenv("SLACK_BOT_TOKEN", fake_slack.token)
+    monkeypatch.setenv("SLACK_API_URL", fake_slack.url)
+    return load_settings()
+
+
+@pytest.fixture
+async def notifier(notifier_settings: Any) -> AsyncIterator[Any]:
+    """The real notifier, with both platforms pointed at their fakes."""
+    from bot.notifier import Notifier
+
+    n = Notifier(notifier_settings)
+    await n.start()
+    yield n
+    await n.aclose()
+
+
+@pytest.fixture
+def set_clock() -> Iterator[Any]:
+    """Fix ``core.clock.now()`` at a moment of the test's choosing (the fake clock of the schedules)."""
+    from core import clock
+
+    def at(moment: Any) -> None:
+        clock.hooks.now = lambda: moment
+
+    yield at
+    clock.hooks.now = None

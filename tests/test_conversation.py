@@ -323,7 +323,7 @@ async def test_commands(
     fake_intervals.add_athlete("i555", "key-ned-123456789", {"name": "Ned", "timezone": "America/Denver"})
     start = await coach.handle(said("ned", "/start"))
     assert start.text.startswith("Hi!") and "/connect ATHLETE_ID API_KEY" in start.text
-    assert "Use /daily on or /daily off" in (await coach.handle(said("ned", "/daily maybe"))).text
+    assert "/notify KIND on|off" in (await coach.handle(said("ned", "/daily maybe"))).text
     help_reply = await coach.handle(said("ned", "/help"))
     assert "/connect ATHLETE_ID API_KEY" in help_reply.text
     bad = await coach.handle(said("ned", "/connect i555 wrong-key-12345"))

@@ -126,6 +126,7 @@ async def test_forget_erases_every_row_of_the_athlete_and_nothing_in_intervals(
     fake_intervals.add_wellness("i1001", {"id": str(tomorrow - dt.timedelta(days=1)), "ctl": 50.0})
     await exchange(fake_telegram, ANN, "/sync")
     await storage_db.call(lambda: NutritionEntry.create(athlete=ann, date=tomorrow, description="Oats"))
+    await exchange(fake_telegram, ANN, "/notify weekly off")  # her own push settings
     # Counted while blocked: a stranger row keyed by their identity.
     await storage_db.call(access.set_blocked, ann, True)
     await exchange(fake_telegram, ANN, "still there?")

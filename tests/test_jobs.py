@@ -408,25 +408,29 @@ def press_text(words: str) -> Any:
 
 
 async def test_daily_message_in_the_athletes_morning(
-    db: Database, fake_intervals: FakeIntervals, pool: IntervalsPool, inbox: Inbox, coach: Any
+    db: Database, fake_intervals: FakeIntervals, pool: IntervalsPool, inbox: Inbox, coach: Any, set_clock: Any
 ) -> None:
     from core import notices
+    from storage.models import Athlete
 
     athlete = await telegram_athlete(fake_intervals)
     PlannedWorkout.create(
         athlete=athlete, date=dt.date(2026, 12, 1), title="Easy spin", type="Ride", duration_minutes=45
     )
     six_utc = dt.datetime(2026, 12, 1, 6, 0, tzinfo=dt.UTC)  # 07:00 in Berlin
-    from storage.models import Athlete
-
     Athlete.update(timezone="Europe/Berlin").where(Athlete.id == athlete).execute()
-    assert await notices.daily(athlete, six_utc - dt.timedelta(hours=1)) is None  # 06:00 there
-    morning = await notices.daily(athlete, six_utc)
-    assert morning is not None and "Easy spin (Ride, 45 min)" in morning.text
-    assert await notices.daily(athlete, six_utc) is None  # once a day
-    rest_day = six_utc + dt.timedelta(days=1)
-    assert await notices.daily(athlete, rest_day) is None  # nothing planned: no message
+    ctx = {"notify": inbox}
+    set_clock(six_utc - dt.timedelta(hours=1))  # 06:00 there, in quiet hours
+    assert await tasks.scheduled_pushes(ctx) == 0
+    set_clock(six_utc)
+    assert await tasks.scheduled_pushes(ctx) == 1
+    [(who, morning)] = inbox.sent
+    assert who == athlete and "Easy spin (Ride, 45 min)" in morning.text
+    assert await tasks.scheduled_pushes(ctx) == 0  # once a day
+    assert not await notices.daily(athlete, six_utc + dt.timedelta(days=1))  # nothing planned
 
     off = await coach.handle(press_text("/daily off"))
-    assert "no more morning messages" in off.text
-    assert await notices.daily(athlete, six_utc + dt.timedelta(days=7)) is None
+    assert "🔕 morning" in off.text
+    PlannedWorkout.create(athlete=athlete, date=dt.date(2026, 12, 8), title="Tempo", type="Ride")
+    set_clock(six_utc + dt.timedelta(days=7))
+    assert await tasks.scheduled_pushes(ctx) == 0 and len(inbox.sent) == 1

@@ -2,28 +2,13 @@
 
 from __future__ import annotations
 
-import pytest
 from peewee import Database
 
 from bot.notifier import Notifier
-from core.config import load_settings
 from core.messages import Button, Reply
 from storage.models import Athlete, ChatIdentity
 from tests.fakes.slack import FakeSlack
 from tests.fakes.telegram import FakeTelegram
-
-
-@pytest.fixture
-async def notifier(fake_telegram: FakeTelegram, fake_slack: FakeSlack, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
-    """The real notifier, with both platforms pointed at their fakes."""
-    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", fake_telegram.token)
-    monkeypatch.setenv("TELEGRAM_API_BASE_URL", fake_telegram.url)
-    monkeypatch.setenv("SLACK_BOT_TOKEN", fake_slack.token)
-    monkeypatch.setenv("SLACK_API_URL", fake_slack.url)
-    n = Notifier(load_settings())
-    await n.start()
-    yield n
-    await n.aclose()
 
 
 def athlete_on_both() -> Athlete:
