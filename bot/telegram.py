@@ -31,6 +31,7 @@ from telegram.ext import (
 )
 
 from bot.invite_link import api_urls
+from bot.telegram_media import attachment
 from bot.text import split_html, telegram_html
 from core.config import Settings
 from core.conversation import Coach
@@ -62,7 +63,7 @@ def _kind(message: Message) -> str:
 
 
 def to_incoming(update: Update) -> Incoming | None:
-    """A message or a button press as core's Incoming (non-text kinds marked unsupported); None without one."""
+    """A message, voice note, picture or button press as core's Incoming (other kinds marked unsupported)."""
     if update.callback_query is not None:
         query = update.callback_query
         chat = query.message.chat.id if query.message else query.from_user.id
@@ -76,13 +77,15 @@ def to_incoming(update: Update) -> Incoming | None:
     message = update.effective_message
     if message is None or message.from_user is None:
         return None
+    media = attachment(message)
     return Incoming(
         PLATFORM,
         str(message.from_user.id),
         str(message.chat.id),
-        text=message.text,
+        text=message.caption if media else message.text,
         user_name=message.from_user.first_name,
-        unsupported=None if message.text is not None else _kind(message),
+        unsupported=None if message.text is not None or media else _kind(message),
+        media=media,
     )
 
 
