@@ -62,7 +62,7 @@ NO_TRANSCRIPT = "🎙 (I couldn't make out the words)"
 NOT_HEARD = "🎙 (a voice message the coach didn't get to hear)"
 
 # The line the model is asked to begin with, as it may write it (curly quotes, an emoji variant).
-_LINE = re.compile(r'^\s*🎙\ufe0f?\s*["“”]?(?P<words>.+?)["“”]?\s*$')
+_LINE = re.compile(r"^\s*🎙\ufe0f?(?P<words>.*)$")
 _TRANSCRIPT_CHARS = 2000  # 2 minutes of fast speech is about 1,800 characters
 
 LISTEN = (
@@ -192,5 +192,5 @@ def transcript_line(text: str) -> str | None:
     match = _LINE.match(first)
     if match is None:
         return None
-    words = match.group("words").strip()[:_TRANSCRIPT_CHARS]
+    words = match.group("words").strip().strip('"“”').strip()[:_TRANSCRIPT_CHARS]
     return f'🎙 "{words}"' if words else None

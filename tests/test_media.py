@@ -23,6 +23,7 @@ from core.clock import today_in
 from core.conversation import Coach, Limits
 from core.intervals import IntervalsPool
 from core.llm import GeminiModel
+from core.messages import Attachment
 from storage.models import ConversationTurn, PlannedWorkout
 from tests.fakes.gemini import FakeGemini, call, text, together
 from tests.fakes.intervals import FakeIntervals
@@ -259,3 +260,84 @@ async def test_a_model_that_forgets_the_transcript_still_leads_with_a_line(
     assert telegram_texts(fake_telegram) == [f"{media.NO_TRANSCRIPT}\n\nSounds like a good ride!"]
     [athlete] = {t.athlete_id for t in ConversationTurn.select()}
     assert stored(athlete)[0] == ("user", media.NO_TRANSCRIPT)
+
+
+@pytest.mark.parametrize(
+    ("written", "line"),
+    [
+        ('🎙 "Move my ride"', '🎙 "Move my ride"'),
+        ("🎙️ “Move my ride”\n\nDone.", '🎙 "Move my ride"'),
+        ("  🎙 Move my ride", '🎙 "Move my ride"'),
+        ("Done, I moved it.", None),
+        ('🎙 ""', None),
+    ],
+)
+def test_the_transcript_line_is_read_as_the_model_may_write_it(written: str, line: str | None) -> None:
+    assert media.transcript_line(written) == line
+
+
+def test_the_types_platforms_give_map_onto_the_ones_gemini_documents() -> None:
+    assert media.gemini_type("audio/mpeg") == "audio/mp3"
+    assert media.gemini_type("audio/ogg; codecs=opus") == "audio/ogg"
+    assert media.gemini_type("audio/x-m4a") == "audio/aac"
+    assert media.gemini_type("IMAGE/JPG") == "image/jpeg"
+    assert media.gemini_type("audio/webm") is None and media.gemini_type("image/gif") is None
+
+
+async def _never() -> bytes:
+    raise AssertionError("a refused attachment must not be downloaded")
+
+
+@pytest.mark.parametrize(
+    ("attachment", "reason"),
+    [
+        (Attachment("audio", "audio/mp3", 1000, _never, seconds=120.5), "too_long"),
+        (Attachment("audio", "audio/wav", media.MAX_BYTES_UNTIMED + 1, _never), "too_long"),
+        (Attachment("image", "image/png", media.MAX_BYTES + 1, _never), "too_big"),
+        (Attachment("file", "application/pdf", 10, _never, name="plan.pdf"), "unsupported"),
+        (Attachment("audio", "image/png", 10, _never), "unsupported"),
+    ],
+)
+def test_limits_are_checked_before_any_download(attachment: Attachment, reason: str) -> None:
+    with pytest.raises(media.MediaRefused) as refused:
+        media.check(attachment)
+    assert refused.value.reason == reason
+
+
+async def test_a_voice_note_over_the_turn_budget_is_not_downloaded(
+    db: Database, fake_telegram: FakeTelegram, fake_gemini: FakeGemini, pool: IntervalsPool
+) -> None:
+    from core.budgets import Budgets
+
+    model = GeminiModel(api_key="test-key", base_url=fake_gemini.url, timeout=2.0)
+    strict = Coach(model, pool, policy=Access(mode="open"), budget=Budgets(turns_per_hour=0))
+    app = telegram.build_app(strict, fake_telegram.token, fake_telegram.url)
+    async with app:
+        await telegram.start(app, poll_timeout=1)
+        try:
+            fake_telegram.push_media(CHAT, "voice", voice(fake_telegram))
+            await fake_telegram.wait_for(lambda f: bool(f.sent(CHAT)))
+        finally:
+            await telegram.stop(app)
+    await model.aclose()
+    [said] = telegram_texts(fake_telegram)
+    assert said.startswith("You've reached the limit of 0 messages an hour.")
+    assert fake_gemini.requests == [] and fake_telegram.downloads == []
+
+
+async def test_an_unreachable_model_asks_for_the_recording_again(
+    bot: Any, db: Database, fake_telegram: FakeTelegram, fake_gemini: FakeGemini
+) -> None:
+    from tests.fakes.gemini import error
+
+    fake_gemini.script(error(503))
+    fake_telegram.push_media(CHAT, "voice", voice(fake_telegram))
+    await fake_telegram.wait_for(lambda f: bool(f.sent(CHAT)))
+
+    [said] = telegram_texts(fake_telegram)
+    assert said == (
+        "Sorry, I can't reach my coaching model right now. "
+        "I don't keep recordings, so please send it again in a minute."
+    )
+    [athlete] = {t.athlete_id for t in ConversationTurn.select()}
+    assert stored(athlete) == [("user", media.NOT_HEARD), ("model", said)]
