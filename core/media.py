@@ -143,7 +143,7 @@ class MediaTurn:
     caption: str = ""
     transcript: str | None = None  # the model's transcript line, once it has written one
     answered: bool = False  # the model answered the turn (else it timed out or was unreachable)
-    _content: dict[str, Any] = field(default_factory=dict, repr=False)
+    _content: dict[str, Any] = field(default_factory=dict, init=False, repr=False)
 
     def content(self) -> dict[str, Any]:
         """The user content to send: the bytes inline, then what to do with them, then the caption."""

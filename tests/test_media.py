@@ -158,6 +158,7 @@ async def test_a_slack_audio_clip_moves_a_ride_and_the_reply_starts_with_the_tra
     assert fake_slack.downloads == [clip["id"]]
     # Slack's clips are AAC in an MP4 container: declared to Gemini as AAC.
     assert fake_gemini.inline_parts(0) == [{"mime_type": "audio/aac", "data": VOICE}]
+    assert [bool(fake_gemini.inline_parts(i)) for i in range(len(fake_gemini.requests))] == [True, False]
     assert len(fake_intervals.events("i1001")) == 1
     assert stored(athlete)[0] == ("user", f'🎙 "{SAID}"')
 
