@@ -21,7 +21,7 @@ from core import access, actions, athletes, budgets, commands, context, erase, m
 from core.clock import today_in
 from core.errors import CoachError, ValidationError
 from core.intervals import IntervalsPool
-from core.llm import Model, ModelTurn, ModelUnavailable
+from core.llm import MediaRejected, Model, ModelTurn, ModelUnavailable
 from core.logs import athlete_var, platform_var
 from core.messages import Attachment, Incoming, Reply
 from core.metrics import MESSAGES, MODEL_CALLS, TURN_ROUND_TRIPS, TURN_SECONDS, TURN_TOKENS
@@ -204,6 +204,8 @@ class Coach:
         except TimeoutError:
             logger.warning("athlete %s: turn timed out after %d steps", athlete_id, steps)
             answer = f"Sorry, that took too long and I stopped. {again}."
+        except MediaRejected:
+            answer = media.UNREADABLE
         except ModelUnavailable as exc:
             logger.warning("athlete %s: %s", athlete_id, exc.user_message)
             answer = f"Sorry, I can't reach my coaching model right now. {again} in a minute."

@@ -58,6 +58,10 @@ UNSUPPORTED_TYPE = (
     "I can't read that kind of file ({mime}). I understand voice notes and audio "
     "(OGG, MP3, M4A, AAC, WAV, AIFF, FLAC) and pictures (JPEG, PNG, WebP, HEIC)."
 )
+UNREADABLE = (
+    "Sorry, my coaching model couldn't read that file. "
+    "Please send a voice note, or the picture as a photo (JPEG or PNG)."
+)
 NO_TRANSCRIPT = "🎙 (I couldn't make out the words)"
 NOT_HEARD = "🎙 (a voice message the coach didn't get to hear)"
 

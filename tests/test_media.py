@@ -342,3 +342,18 @@ async def test_an_unreachable_model_asks_for_the_recording_again(
     )
     [athlete] = {t.athlete_id for t in ConversationTurn.select()}
     assert stored(athlete) == [("user", media.NOT_HEARD), ("model", said)]
+
+
+async def test_a_file_gemini_refuses_gets_a_clear_reply_not_an_outage(
+    bot: Any, db: Database, fake_telegram: FakeTelegram, fake_gemini: FakeGemini
+) -> None:
+    from tests.fakes.gemini import error
+
+    # What Gemini answers when it won't take an inline type we mapped onto one it documents.
+    fake_gemini.script(error(400, "INVALID_ARGUMENT", "Unsupported MIME type: audio/aac"))
+    clip = fake_telegram.add_file(VOICE, "m4a") | {"duration": 5, "mime_type": "audio/x-m4a"}
+    fake_telegram.push_media(CHAT, "audio", clip)
+    await fake_telegram.wait_for(lambda f: bool(f.sent(CHAT)))
+
+    assert telegram_texts(fake_telegram) == [media.UNREADABLE]
+    assert fake_gemini.inline_parts(0)[0]["mime_type"] == "audio/aac"
