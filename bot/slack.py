@@ -23,6 +23,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot import slack_media
 from bot.markdown import plain, slack_markdown
 from core.commands import COMMANDS
 from core.config import Settings
@@ -101,8 +102,11 @@ def to_incoming(body: dict[str, Any]) -> Incoming | None:
         return None
     # In a channel shared with another workspace (Slack Connect) the user's own team is user_team.
     team = event.get("user_team") or body.get("team_id")
-    if subtype == "file_share":
-        return Incoming(PLATFORM, event["user"], event["channel"], team=team, unsupported="file")
+    if subtype == "file_share":  # the handler looks the file up (files.info) and attaches it
+        caption = _unescape(event.get("text", "")).strip()
+        return Incoming(
+            PLATFORM, event["user"], event["channel"], text=caption, team=team, unsupported="file"
+        )
     text = event.get("text", "")
     if kind == "app_mention":
         bot = (body.get("authorizations") or [{}])[0].get("user_id")  # the bot user; Slack always sends it
@@ -224,6 +228,8 @@ class _Listeners:
                 return
             thread = thread or event["ts"]
             incoming = replace(incoming, chat_id=await self.dm_of(client, incoming.user_id))
+        if event.get("subtype") == "file_share" and (shared := await slack_media.attachment(client, event)):
+            incoming = replace(incoming, media=shared, unsupported=None)
         reply = await _patiently(self.turn(incoming), client, channel, event["ts"])
         if reply is None:
             return

@@ -32,6 +32,7 @@ from telegram.ext import (
 
 from bot.invite_link import api_urls
 from bot.markdown import telegram_html
+from bot.telegram_media import attachment
 from core.config import Settings
 from core.conversation import Coach
 from core.messages import Incoming, Reply
@@ -62,7 +63,7 @@ def _kind(message: Message) -> str:
 
 
 def to_incoming(update: Update) -> Incoming | None:
-    """A message or a button press as core's Incoming (non-text kinds marked unsupported); None without one."""
+    """A message, voice note, picture or button press as core's Incoming (other kinds marked unsupported)."""
     if update.callback_query is not None:
         query = update.callback_query
         chat = query.message.chat.id if query.message else query.from_user.id
@@ -76,13 +77,15 @@ def to_incoming(update: Update) -> Incoming | None:
     message = update.effective_message
     if message is None or message.from_user is None:
         return None
+    media = attachment(message)
     return Incoming(
         PLATFORM,
         str(message.from_user.id),
         str(message.chat.id),
-        text=message.text,
+        text=message.caption if media else message.text,
         user_name=message.from_user.first_name,
-        unsupported=None if message.text is not None else _kind(message),
+        unsupported=None if message.text is not None or media else _kind(message),
+        media=media,
     )
 
 

@@ -17,13 +17,26 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from core import access, actions, athletes, budgets, commands, context, erase, plans, recovery, sync, workouts
+from core import (
+    access,
+    actions,
+    athletes,
+    budgets,
+    commands,
+    context,
+    erase,
+    media,
+    plans,
+    recovery,
+    sync,
+    workouts,
+)
 from core.clock import today_in
 from core.errors import CoachError, ValidationError
 from core.intervals import IntervalsPool
-from core.llm import Model, ModelTurn, ModelUnavailable
+from core.llm import MediaRejected, Model, ModelTurn, ModelUnavailable
 from core.logs import athlete_var, platform_var
-from core.messages import Incoming, Reply
+from core.messages import Attachment, Incoming, Reply
 from core.metrics import MESSAGES, MODEL_CALLS, TURN_ROUND_TRIPS, TURN_SECONDS, TURN_TOKENS
 from core.tools import TOOLS
 from core.tools.base import Tool, ToolContext
@@ -43,7 +56,9 @@ SYNC_LINES = {
 }
 
 
-UNSUPPORTED = "I can only read text messages. Please tell me in words."
+UNSUPPORTED = (
+    "I can read text, voice notes and pictures, but not that kind of message. Please tell me in words."
+)
 
 
 @dataclass(frozen=True)
@@ -138,8 +153,6 @@ class Coach:
             try:
                 if incoming.action is not None:
                     return await self.press(athlete_id, incoming.action)
-                if incoming.unsupported:
-                    return budgets.refused("unsupported", UNSUPPORTED)
                 text = (incoming.text or "").strip()
                 if len(text) > self.limits.max_message_chars:
                     return budgets.refused(
@@ -147,6 +160,10 @@ class Coach:
                         f"That message is too long ({len(text)} characters). "
                         f"Please keep it under {self.limits.max_message_chars}.",
                     )
+                if incoming.media is not None:
+                    return await self._media_turn(athlete_id, incoming.media, text, incoming.platform)
+                if incoming.unsupported:
+                    return budgets.refused("unsupported", UNSUPPORTED)
                 if not text or text.startswith("/"):
                     return await commands.run(self, athlete_id, text or "/help")
                 allowed, refusal = await budgets.admit_turn(self.budgets, athlete_id)
@@ -157,28 +174,57 @@ class Coach:
                 logger.warning("athlete %s: %s: %s", athlete_id, type(exc).__name__, exc.user_message)
                 return Reply(exc.user_message)
 
-    async def turn(self, athlete_id: int, text: str, platform: str = "chat") -> Reply:
-        """One conversational turn with the model and the tools."""
+    async def _media_turn(
+        self, athlete_id: int, attachment: Attachment, caption: str, platform: str
+    ) -> Reply | None:
+        """A voice note or picture: checked before it is downloaded, then a turn like a typed message."""
+        try:
+            mime = media.check(attachment)
+            allowed, refusal = await budgets.admit_turn(self.budgets, athlete_id)
+            if not allowed:
+                return refusal
+            data = await media.load(attachment)
+        except media.MediaRefused as exc:
+            logger.info("athlete %s: %s refused (%s)", athlete_id, attachment.kind, exc.reason)
+            return budgets.refused(exc.reason, exc.user_message)
+        return await self.turn(
+            athlete_id, caption, platform, media.MediaTurn(attachment.kind, mime, data, caption)
+        )
+
+    async def turn(
+        self, athlete_id: int, text: str, platform: str = "chat", attachment: media.MediaTurn | None = None
+    ) -> Reply:
+        """One conversational turn with the model and the tools; ``attachment`` goes inline, never stored."""
         started = time.monotonic()
         athlete = await db.call(athletes.get, athlete_id)
         today = today_in(athlete.timezone)
         ctx = ToolContext(athlete_id=athlete_id, pool=self.pool, today=today, timezone=athlete.timezone)
         system = await db.call(context.build, athlete_id, today, platform)
         contents = await db.call(_history, athlete_id, self.limits.history_messages)
-        # Kept before the model is asked, so an outage never loses what the athlete said.
-        await db.call(_save_message, athlete_id, "user", text)
-        contents.append({"role": "user", "parts": [{"text": text}]})
+        # Kept before the model is asked, so an outage never loses what the athlete said; a recording
+        # is remembered by its transcript, which exists only once the model has answered.
+        if attachment is None or attachment.kind == "image":
+            await db.call(_save_message, athlete_id, "user", attachment.remembered() if attachment else text)
+        contents.append(attachment.content() if attachment else {"role": "user", "parts": [{"text": text}]})
+        again = "Your message is saved; please try again"
+        if attachment is not None and attachment.kind == "audio":
+            again = "I don't keep recordings, so please send it again"
         steps = 0
         tokens: list[int] = []
         try:
             async with asyncio.timeout(self.limits.turn_timeout):
-                answer, steps = await self._loop(ctx, system, contents, tokens)
+                answer, steps = await self._loop(ctx, system, contents, tokens, attachment)
         except TimeoutError:
             logger.warning("athlete %s: turn timed out after %d steps", athlete_id, steps)
-            answer = "Sorry, that took too long and I stopped. Your message is saved; please try again."
+            answer = f"Sorry, that took too long and I stopped. {again}."
+        except MediaRejected:
+            answer = media.UNREADABLE
         except ModelUnavailable as exc:
             logger.warning("athlete %s: %s", athlete_id, exc.user_message)
-            answer = "Sorry, I can't reach my coaching model right now. Your message is saved; please try again in a minute."
+            answer = f"Sorry, I can't reach my coaching model right now. {again} in a minute."
+        if attachment is not None and attachment.kind == "audio":
+            await db.call(_save_message, athlete_id, "user", attachment.remembered())
+            answer = attachment.lead(answer)
         status = sync.overall(list(ctx.changed_sync))
         if status:
             # Said by core, not left to the model, so the athlete always learns the truth.
@@ -201,7 +247,12 @@ class Coach:
         return Reply(answer, buttons=tuple(ctx.buttons), sync_status=status)
 
     async def _loop(
-        self, ctx: ToolContext, system: str, contents: list[dict[str, Any]], tokens: list[int]
+        self,
+        ctx: ToolContext,
+        system: str,
+        contents: list[dict[str, Any]],
+        tokens: list[int],
+        attachment: media.MediaTurn | None = None,
     ) -> tuple[str, int]:
         for step in range(1, self.limits.max_steps + 1):
             MODEL_CALLS.inc()
@@ -211,7 +262,11 @@ class Coach:
             logger.info(
                 "model step=%d prompt_tokens=%s calls=%d", step, reply.prompt_tokens, len(reply.calls)
             )
+            if attachment is not None:
+                attachment.hear(reply.text)
             if not reply.calls:
+                if attachment is not None:
+                    attachment.answered = True
                 return reply.text or "Sorry, I have no answer to that. Could you rephrase?", step
             contents.append(reply.content)
             parts = []

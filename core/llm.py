@@ -27,6 +27,23 @@ class ModelUnavailable(CoachError):
     """The model could not be reached or answered with an error: apologise, keep the message."""
 
 
+class MediaRejected(ModelUnavailable):
+    """Gemini refused a recording or picture sent inline (its type or its size): sending it again won't help."""
+
+
+# What Gemini's 400 says about inline data it won't take.
+_MEDIA_PROBLEMS = ("MIME type", "payload size", "inline_data")
+
+
+def _refused_media(exc: BaseException) -> bool:
+    message = getattr(exc, "message", None) or ""
+    return (
+        isinstance(exc, genai_errors.ClientError)
+        and exc.code == 400
+        and any(p in message for p in _MEDIA_PROBLEMS)
+    )
+
+
 @dataclass(frozen=True)
 class FunctionCall:
     """One tool call the model asked for."""
@@ -97,6 +114,9 @@ class GeminiModel:
                 model=self.model, contents=contents, config=config
             )
         except _TRANSPORT_ERRORS as exc:
+            if _refused_media(exc):
+                logger.warning("model refused inline media: %s", getattr(exc, "message", ""))
+                raise MediaRejected("The coaching model couldn't read that file.") from None
             detail = getattr(exc, "code", None) or type(exc).__name__
             logger.warning("model call failed: %s", detail)
             raise ModelUnavailable(f"The coaching model is unavailable ({detail}).") from None

@@ -2,7 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A voice note, audio file or picture, described by the platform; ``fetch`` downloads it when needed.
+
+    Core checks the description (kind, type, size, length) before anything is downloaded.
+    """
+
+    kind: str  # "audio" or "image"
+    mime_type: str
+    size: int | None  # bytes, as the platform reports it
+    fetch: Callable[[], Awaitable[bytes]]
+    seconds: float | None = None  # the recording's length, when the platform knows it
+    name: str = ""
 
 
 @dataclass(frozen=True)
@@ -18,6 +34,7 @@ class Incoming:
     team: str | None = None  # the user's Slack workspace, for SLACK_ALLOWED_TEAMS
     # What kind of message it was when core can't read it (sticker, file, ...): answered briefly.
     unsupported: str | None = None
+    media: Attachment | None = None  # with ``text`` as its caption
 
 
 @dataclass(frozen=True)

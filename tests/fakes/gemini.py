@@ -8,6 +8,7 @@ is refused with the API's 400 INVALID_ARGUMENT before it is recorded or consumes
 
 from __future__ import annotations
 
+import base64
 import copy
 import json
 import math
@@ -25,6 +26,15 @@ from tests.fakes.server import ThreadedServer
 
 _ROUTE = re.compile(r"^/(v1|v1beta)/models/([^/:]+):generateContent$")
 _TOKEN = re.compile(r"\w+|[^\w\s]")
+MAX_REQUEST_BYTES = 20 * 1024 * 1024  # inline data travels in the body; bigger requests need the Files API
+# The MIME types Gemini documents for inline data (ai.google.dev/gemini-api/docs: audio, image
+# understanding, video, document processing); anything else is refused with a 400.
+INLINE_TYPES = frozenset(
+    "audio/wav audio/mp3 audio/aiff audio/aac audio/ogg audio/flac "
+    "image/png image/jpeg image/webp image/heic image/heif "
+    "video/mp4 video/mpeg video/mov video/avi video/x-flv video/mpg video/webm video/wmv video/3gpp "
+    "application/pdf text/plain".split()
+)
 
 
 @dataclass(frozen=True)
@@ -53,6 +63,11 @@ def calls(*pairs: tuple[str, dict[str, Any]]) -> Step:
     """The model asks for several function calls in one response (parallel calls)."""
     parts = tuple({"functionCall": {"name": n, "args": copy.deepcopy(a)}} for n, a in pairs)
     return Step(parts=parts)
+
+
+def together(*steps: Step) -> Step:
+    """One response holding the parts of several steps, e.g. text beside a function call."""
+    return Step(parts=tuple(part for step in steps for part in step.parts))
 
 
 def raw_args(name: str, args: object) -> Step:
@@ -191,6 +206,17 @@ class FakeGemini(ThreadedServer):
         contents = self._request(i).get("contents") or []
         return [t for c in contents if c.get("role", "user") == "user" for t in _texts(c, only_text=True)]
 
+    def inline_parts(self, i: int = -1) -> list[dict[str, Any]]:
+        """``{"mime_type", "data"}`` (bytes decoded) of each inline part of request i, in order."""
+        found = []
+        for content in self._request(i).get("contents") or []:
+            for part in content.get("parts") or []:
+                blob = wire_field(part, "inlineData")
+                if blob is not None:
+                    data = _bytes(blob.get("data") or "")
+                    found.append({"mime_type": wire_field(blob, "mimeType"), "data": data})
+        return found
+
     def _request(self, i: int) -> dict[str, Any]:
         with self._lock:
             if not -len(self._requests) <= i < len(self._requests):
@@ -206,8 +232,13 @@ class FakeGemini(ThreadedServer):
             return _error(403, "PERMISSION_DENIED", "Method doesn't allow unregistered callers.")
         if key != self.api_key:
             return _error(400, "INVALID_ARGUMENT", "API key not valid. Please pass a valid API key.")
+        raw = await request.read()
+        if len(raw) > MAX_REQUEST_BYTES:
+            return _error(
+                400, "INVALID_ARGUMENT", f"Request payload size exceeds the limit: {MAX_REQUEST_BYTES} bytes."
+            )
         try:
-            body = json.loads(await request.read())
+            body = json.loads(raw)
         except ValueError:
             return _error(400, "INVALID_ARGUMENT", "Invalid JSON payload received.")
         if not isinstance(body, dict):
@@ -215,6 +246,9 @@ class FakeGemini(ThreadedServer):
         problems = request_problems(body)
         if problems:
             return _error(400, "INVALID_ARGUMENT", problems.message())
+        refused = _inline_problem(body)
+        if refused is not None:
+            return _error(400, "INVALID_ARGUMENT", refused)
         model = match.group(2)
         prompt = prompt_token_count(body)
         with self._lock:
@@ -285,6 +319,29 @@ def _texts(content: object, only_text: bool = False) -> list[str]:
                 if wire_field(part, key) is not None:
                     out.append(_dump(wire_field(part, key)))
     return out
+
+
+def _bytes(data: str) -> bytes:
+    """A proto JSON bytes field: standard or URL-safe base64, padded or not; ValueError otherwise."""
+    standard = data.replace("-", "+").replace("_", "/")
+    return base64.b64decode(standard + "=" * (-len(standard) % 4), validate=True)
+
+
+def _inline_problem(body: dict[str, Any]) -> str | None:
+    """Why Gemini would refuse the request's inline data (its MIME type or its bytes), else None."""
+    for i, content in enumerate(body.get("contents") or []):
+        for j, part in enumerate((content.get("parts") or []) if isinstance(content, dict) else []):
+            blob = wire_field(part, "inlineData")
+            if blob is None:
+                continue
+            if wire_field(blob, "mimeType") not in INLINE_TYPES:
+                return f"Unsupported MIME type: {wire_field(blob, 'mimeType')}"
+            try:
+                _bytes(str(blob.get("data") or ""))
+            except ValueError:
+                where = f"contents[{i}].parts[{j}].inline_data.data"
+                return f"Invalid value at '{where}' (TYPE_BYTES), Base64 decoding failed"
+    return None
 
 
 def _error(code: int, status: str, message: str) -> web.Response:

@@ -121,13 +121,33 @@ class FakeSlack(ThreadedServer):
         self._ephemeral: list[dict[str, Any]] = []
         self._responses: list[tuple[str, dict[str, Any]]] = []
         self._failures: dict[str, deque[tuple[str, int, int]]] = defaultdict(deque)
+        self._files: dict[str, tuple[dict[str, Any], bytes]] = {}  # id -> (file object, content)
+        self.downloads: list[str] = []  # file ids fetched from their private URL
 
     def reset(self) -> None:
-        """Forget calls, messages, responses and scripted failures."""
+        """Forget calls, messages, responses, files and scripted failures."""
         with self._lock:
             for store in (self._calls, self._messages, self._ephemeral, self._responses, self._acks):
                 store.clear()
             self._failures.clear()
+            self._files.clear()
+            self.downloads = []
+
+    def add_file(
+        self, name: str, mimetype: str, content: bytes, user: str = "U1", **extra: Any
+    ) -> dict[str, Any]:
+        """Store an uploaded file; returns its file object as files.info shows it (``extra``: subtype, duration_ms)."""
+        with self._lock:
+            file_id = f"F{len(self._files) + 1:08d}"
+            url = f"{self.url}/files-pri/{TEAM_ID}-{file_id}/{name}"
+            file = {
+                "id": file_id, "created": int(time.time()), "name": name, "title": name, "mimetype": mimetype,
+                "filetype": name.rsplit(".", 1)[-1], "user": user, "size": len(content), "mode": "hosted",
+                "is_external": False, "url_private": url,
+                "url_private_download": f"{self.url}/files-pri/{TEAM_ID}-{file_id}/download/{name}", **extra,
+            }  # fmt: skip
+            self._files[file_id] = (file, bytes(content))
+        return copy.deepcopy(file)
 
     @property
     def calls(self) -> list[tuple[str, dict[str, Any]]]:
@@ -207,6 +227,8 @@ class FakeSlack(ThreadedServer):
         path = request.path.strip("/")
         if path == "socket":
             return await self._socket(request)
+        if path.startswith("files-pri/"):
+            return self._download(request, path)
         params = await _params(request)
         if path.startswith("response/"):
             with self._lock:
@@ -232,6 +254,33 @@ class FakeSlack(ThreadedServer):
                 return _answer({"ok": False, "error": error}, status, headers)
             return _answer(self._method(path, params))
 
+    def _download(self, request: web.Request, path: str) -> web.Response:
+        """A private file URL: the bytes for the bot token, 401 without a token, 403 with another."""
+        auth = request.headers.get("Authorization")
+        if auth is None:
+            return web.Response(status=401, text="Unauthorized")
+        if auth != f"Bearer {self.token}":
+            return web.Response(status=403, text="Forbidden")
+        file_id = path.split("/")[1].split("-", 1)[-1]
+        with self._lock:
+            found = self._files.get(file_id)
+            if found is not None:
+                self.downloads = [*self.downloads, file_id]
+        if found is None:
+            return web.Response(status=404, text="Not Found")
+        return web.Response(body=found[1], content_type=found[0]["mimetype"] or "application/octet-stream")
+
+    def _files_info(self, p: dict[str, Any]) -> dict[str, Any]:
+        found = self._files.get(str(p.get("file") or ""))
+        if found is None:
+            return {"ok": False, "error": "file_not_found"}
+        return {
+            "ok": True,
+            "file": copy.deepcopy(found[0]),
+            "comments": [],
+            "response_metadata": {"next_cursor": ""},
+        }
+
     def _method(self, method: str, p: dict[str, Any]) -> dict[str, Any]:
         """Run one Web API method on the recorded state (the lock is held)."""
         if method == "auth.test":
@@ -244,6 +293,8 @@ class FakeSlack(ThreadedServer):
             if not users:
                 return {"ok": False, "error": "users_list_not_supplied"}
             return {"ok": True, "channel": {"id": "D" + users.split(",")[0]}}
+        if method == "files.info":
+            return self._files_info(p)
         if method == "reactions.add" or method == "reactions.remove":
             if not (p.get("channel") and p.get("timestamp") and p.get("name")):
                 return {"ok": False, "error": "invalid_arguments"}

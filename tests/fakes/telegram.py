@@ -27,10 +27,14 @@ MAX_TEXT = 4096
 POLL_CAP = 1.0  # seconds a getUpdates may hang whatever timeout it asks, so shutdown is quick
 METHODS = (
     "getMe getUpdates sendMessage editMessageText editMessageReplyMarkup answerCallbackQuery sendChatAction "
-    "deleteMessage setMyCommands getMyCommands setWebhook deleteWebhook getWebhookInfo close logOut"
+    "deleteMessage setMyCommands getMyCommands setWebhook deleteWebhook getWebhookInfo close logOut getFile"
 ).split()
+_FILE_ROUTE = re.compile(r"^/file/bot([^/]*)/(.+)$")
+MAX_DOWNLOAD = 20 * 1000 * 1000  # getFile hands out files of at most 20 MB
 # Form values are JSON-decoded unless Telegram types them as strings (text "123" stays text).
-_STRINGS = frozenset("text parse_mode action url secret_token callback_query_id inline_message_id".split())
+_STRINGS = frozenset(
+    "text parse_mode action url secret_token callback_query_id inline_message_id file_id".split()
+)
 _NOT_MODIFIED = "message is not modified: specified new message content and reply markup are exactly the same as a current content and reply markup of the message"
 Json = dict[str, Any]
 
@@ -138,6 +142,8 @@ class FakeTelegram(ThreadedServer):
             self._next_update = 1
             self._queries: dict[str, bool] = {}  # callback query id -> answered
             self._failures: dict[str, list[ApiError]] = {}
+            self._files: dict[str, Json] = {}  # file_id -> {"data", "path", "unique"}
+            self.downloads: list[str] = []  # file paths fetched from the file URL
         self._poke()
 
     def calls_of(self, method: str) -> list[ApiCall]:
@@ -169,6 +175,25 @@ class FakeTelegram(ThreadedServer):
             if text.startswith("/"):  # Telegram marks the command word; CommandHandler relies on it
                 length = len(text.split()[0].encode("utf-16-le")) // 2
                 message["entities"] = [{"type": "bot_command", "offset": 0, "length": length}]
+            self._messages[(chat_id, message["message_id"])] = {**message, "_by_bot": False}
+        return self.push_update({"message": message})
+
+    def add_file(self, data: bytes, extension: str) -> Json:
+        """Store a file as Telegram would hold it; returns ``{"file_id", "file_unique_id", "file_size"}``."""
+        with self._lock:
+            n = len(self._files) + 1
+            unique = f"AgADfile{n}"
+            path = f"{'voice' if extension == 'oga' else 'documents'}/file_{n}.{extension}"
+            self._files[f"BQACAgfile{n}"] = {"data": bytes(data), "path": path, "unique": unique}
+        return {"file_id": f"BQACAgfile{n}", "file_unique_id": unique, "file_size": len(data)}
+
+    def push_media(self, chat_id: int, field: str, media: Json, caption: str | None = None) -> Json:
+        """Queue an Update with a message carrying ``field`` (voice, audio, photo, document) from the user."""
+        user = {"id": chat_id, "is_bot": False, "first_name": "Ann", "language_code": "en"}
+        chat = {"id": chat_id, "type": "private", "first_name": "Ann"}
+        with self._lock:
+            message = {"message_id": next(self._ids[chat_id]), "from": user, "chat": chat, field: media}
+            message.update(date=int(time.time()), **({"caption": caption} if caption else {}))
             self._messages[(chat_id, message["message_id"])] = {**message, "_by_bot": False}
         return self.push_update({"message": message})
 
@@ -243,8 +268,24 @@ class FakeTelegram(ThreadedServer):
         self._wake.set()  # ends pending long polls now
         await super()._shutdown()
 
+    def _download(self, token: str, path: str) -> web.Response:
+        """The file URL getFile points to: the bytes, or the Bot API's error body."""
+        if token != self.token:
+            return web.json_response(
+                {"ok": False, "error_code": 401, "description": "Unauthorized"}, status=401
+            )
+        with self._lock:
+            found = next((f for f in self._files.values() if f["path"] == path), None)
+            if found is not None:
+                self.downloads = [*self.downloads, path]
+        if found is None:
+            return web.json_response({"ok": False, "error_code": 404, "description": "Not Found"}, status=404)
+        return web.Response(body=found["data"], content_type="application/octet-stream")
+
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         arrived, generation = time.monotonic(), self._generation
+        if download := _FILE_ROUTE.match(request.path):
+            return self._download(*download.groups())
         match = _ROUTE.match(request.path)
         if match is None:
             return web.json_response({"ok": False, "error_code": 404, "description": "Not Found"}, status=404)
@@ -348,10 +389,21 @@ class FakeTelegram(ThreadedServer):
                 self.webhook = copy.deepcopy(p) if p.get("url") else None
                 if p.get("drop_pending_updates"):
                     self._updates.clear()
+            case "getFile":
+                return self._file(p)
             case "getWebhookInfo":
                 info = {"url": (self.webhook or {}).get("url", ""), "has_custom_certificate": False}
                 return info | {"pending_update_count": len(self._updates)}
         return True
+
+    def _file(self, params: Json) -> Json:
+        found = self._files.get(str(params.get("file_id") or ""))
+        if found is None:
+            raise bad("invalid file_id")
+        if len(found["data"]) > MAX_DOWNLOAD:
+            raise bad("file is too big")
+        file = {"file_id": str(params["file_id"]), "file_unique_id": found["unique"]}
+        return file | {"file_size": len(found["data"]), "file_path": found["path"]}
 
     def _chat(self, params: Json) -> int:
         chat_id = params.get("chat_id")
