@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
 
 from core import (
     actions,
@@ -23,13 +23,21 @@ from core import (
 )
 from core.clock import DAY_NAMES, day_of_week, today_in
 from core.errors import CoachError, IntervalsError
+from core.intervals import IntervalsPool
+from core.llm import Model
 from core.messages import Reply
 from storage import db
 
-if TYPE_CHECKING:
-    from core.conversation import Coach
-
 logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Services:
+    """What commands use: the model and the Intervals.icu pool (the conversation hands in its own)."""
+
+    model: Model | None
+    pool: IntervalsPool
+
 
 HELP = """\
 I'm Coach, your training coach. I know your next 14 days of planned workouts, \
@@ -72,14 +80,14 @@ COMMANDS = (
 )
 
 
-async def _connect(coach: Coach, athlete_id: int, args: list[str]) -> Reply:
+async def _connect(services: Services, athlete_id: int, args: list[str]) -> Reply:
     if len(args) != 2:
         return Reply(
             "Use /connect ATHLETE_ID API_KEY. Both are in Intervals.icu under Settings > Developer.",
             delete_incoming=bool(args),
         )
     try:
-        profile = await athletes.connect(coach.pool, athlete_id, args[0], args[1])
+        profile = await athletes.connect(services.pool, athlete_id, args[0], args[1])
     except IntervalsError as exc:
         return Reply(
             f"I couldn't check the key: {exc.user_message} Please try again later.", delete_incoming=True
@@ -98,7 +106,7 @@ async def _connect(coach: Coach, athlete_id: int, args: list[str]) -> Reply:
     )
 
 
-async def _plan(coach: Coach, athlete_id: int, _: list[str]) -> Reply:
+async def _plan(services: Services, athlete_id: int, _: list[str]) -> Reply:
     listed = await workouts.list_workouts(athlete_id)
     items = listed.data["workouts"]
     if not items:
@@ -121,7 +129,7 @@ async def _plan(coach: Coach, athlete_id: int, _: list[str]) -> Reply:
     return Reply("\n".join(lines))
 
 
-async def _availability(coach: Coach, athlete_id: int, _: list[str]) -> Reply:
+async def _availability(services: Services, athlete_id: int, _: list[str]) -> Reply:
     week = (await availability.get_availability(athlete_id)).data["availability"]
     lines = ["Your weekly availability:"]
     for day in week[1:] + week[:1]:  # Monday first reads naturally
@@ -136,13 +144,13 @@ async def _availability(coach: Coach, athlete_id: int, _: list[str]) -> Reply:
     return Reply("\n".join(lines))
 
 
-async def _sync(coach: Coach, athlete_id: int, _: list[str]) -> Reply:
+async def _sync(services: Services, athlete_id: int, _: list[str]) -> Reply:
     athlete = await db.call(athletes.get, athlete_id)
     if not athlete.connected:
         return Reply("Intervals.icu is not connected. Use /connect ATHLETE_ID API_KEY to link it.")
     try:
-        pulled = await pull.pull(coach.pool, athlete_id)
-        if await proactive.after_pull(coach.model, athlete_id, clock.now()):
+        pulled = await pull.pull(services.pool, athlete_id)
+        if await proactive.after_pull(services.model, athlete_id, clock.now()):
             await pushes.announce(athlete_id)
         fresh = f"Refreshed from Intervals.icu: {pulled.activities} activities, {pulled.updated} workout(s) updated there."
         if pulled.kept_local:
@@ -157,9 +165,9 @@ async def _sync(coach: Coach, athlete_id: int, _: list[str]) -> Reply:
     return Reply(text, buttons=buttons[:1])
 
 
-async def retry_sync(coach: Coach, athlete_id: int) -> tuple[str, str | None]:
+async def retry_sync(services: Services, athlete_id: int) -> tuple[str, str | None]:
     """Retry every open change of the athlete now; the text says how it went."""
-    outcomes = await resync.retry_athlete(coach.pool, athlete_id)
+    outcomes = await resync.retry_athlete(services.pool, athlete_id)
     done = sum(1 for o in outcomes if o == "synced")
     if not outcomes:
         return "Nothing to retry: everything is synced.", None
@@ -168,7 +176,7 @@ async def retry_sync(coach: Coach, athlete_id: int) -> tuple[str, str | None]:
     )
 
 
-async def _timezone(coach: Coach, athlete_id: int, args: list[str]) -> Reply:
+async def _timezone(services: Services, athlete_id: int, args: list[str]) -> Reply:
     if len(args) != 1:
         athlete = await db.call(athletes.get, athlete_id)
         return Reply(f"Your time zone is {athlete.timezone}. Change it with /timezone Europe/Berlin.")
@@ -176,29 +184,29 @@ async def _timezone(coach: Coach, athlete_id: int, args: list[str]) -> Reply:
     return Reply(f"Time zone set to {name}. Today there is {today_in(name)}.")
 
 
-async def _notify(coach: Coach, athlete_id: int, args: list[str]) -> Reply:
+async def _notify(services: Services, athlete_id: int, args: list[str]) -> Reply:
     return Reply(await push_settings.command(athlete_id, args))
 
 
-async def _daily(coach: Coach, athlete_id: int, args: list[str]) -> Reply:
+async def _daily(services: Services, athlete_id: int, args: list[str]) -> Reply:
     # The older spelling of /notify morning on|off.
-    return await _notify(coach, athlete_id, ["morning", *args] if args else [])
+    return await _notify(services, athlete_id, ["morning", *args] if args else [])
 
 
-async def _disconnect(coach: Coach, athlete_id: int, _: list[str]) -> Reply:
+async def _disconnect(services: Services, athlete_id: int, _: list[str]) -> Reply:
     await athletes.disconnect(athlete_id)
     return Reply("Intervals.icu is unlinked and your API key is erased. Your plan stays here.")
 
 
-async def _forget(coach: Coach, athlete_id: int, _: list[str]) -> Reply:
+async def _forget(services: Services, athlete_id: int, _: list[str]) -> Reply:
     return await erase.ask(athlete_id)
 
 
-async def _help(coach: Coach, athlete_id: int, _: list[str]) -> Reply:
+async def _help(services: Services, athlete_id: int, _: list[str]) -> Reply:
     return Reply(HELP)
 
 
-async def _start(coach: Coach, athlete_id: int, args: list[str]) -> Reply:
+async def _start(services: Services, athlete_id: int, args: list[str]) -> Reply:
     greeting = "Welcome, you're in!" if args else "Hi!"  # with a code: the invitation just admitted them
     return Reply(
         f"{greeting} {START}\n\nTo sync with Intervals.icu, send /connect ATHLETE_ID API_KEY. /help lists everything."
@@ -221,11 +229,11 @@ _HANDLERS = {
 }
 
 
-async def run(coach: Coach, athlete_id: int, text: str) -> Reply:
+async def run(services: Services, athlete_id: int, text: str) -> Reply:
     """Run a slash command; unknown ones get help."""
     head, *args = text.split()
     name = head.lstrip("/").split("@", 1)[0].lower()  # "/plan@CoachBot" in Telegram groups
     handler = _HANDLERS.get(name)
     if handler is None:
         return Reply(f"I don't know /{name[:30]}. " + HELP.split("\n\n")[-1])
-    return await handler(coach, athlete_id, args)
+    return await handler(services, athlete_id, args)

@@ -113,6 +113,7 @@ class Coach:
     ) -> None:
         self.model = model
         self.pool = pool
+        self._services = commands.Services(model, pool)
         self.limits = limits or Limits()
         # Closed unless told otherwise: ACCESS=invite is the default everywhere.
         self.access = policy or access.Access()
@@ -165,7 +166,7 @@ class Coach:
                 if incoming.unsupported:
                     return budgets.refused("unsupported", UNSUPPORTED)
                 if not text or text.startswith("/"):
-                    return await commands.run(self, athlete_id, text or "/help")
+                    return await commands.run(self._services, athlete_id, text or "/help")
                 allowed, refusal = await budgets.admit_turn(self.budgets, athlete_id)
                 if not allowed:
                     return refusal
@@ -328,5 +329,5 @@ class Coach:
         if claimed.kind == "retry_sync":
             if not claimed.accepted:
                 return "OK, I'll keep retrying in the background.", None
-            return await commands.retry_sync(self, athlete_id)
+            return await commands.retry_sync(self._services, athlete_id)
         raise ValidationError("That button isn't one I recognise.")
