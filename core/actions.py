@@ -19,16 +19,19 @@ from storage import db
 from storage.models import PendingAction, utcnow
 
 TTL = dt.timedelta(hours=2)
+# A plan preview waits a day: the athlete may look at it tonight and save it tomorrow.
+TTLS = {"plan_preview": dt.timedelta(hours=24)}
 
-# kind -> ((label, choice), ...); the first choice performs, the second declines.
-CHOICES: dict[str, tuple[tuple[str, str], tuple[str, str]]] = {
+# kind -> ((label, choice), ...); "yes" performs, "no" declines, "again" asks anew.
+CHOICES: dict[str, tuple[tuple[str, str], ...]] = {
     "generate_plan": (("Generate plan", "yes"), ("Cancel", "no")),
     "delete_workout": (("Delete", "yes"), ("Keep", "no")),
     "override_workout": (("Schedule anyway", "yes"), ("Pick another day", "no")),
     "retry_sync": (("Retry now", "yes"), ("Later", "no")),
+    "plan_preview": (("Save to calendar", "yes"), ("Regenerate", "again"), ("Cancel", "no")),
 }
 
-_PAYLOAD = re.compile(r"^a:([a-z0-9]{6,16}):(yes|no)$")
+_PAYLOAD = re.compile(r"^a:([a-z0-9]{6,16}):(yes|no|again)$")
 
 
 class StaleAction(CoachError):
@@ -44,15 +47,17 @@ class Claimed:
     payload: dict[str, Any]
     accepted: bool
     label: str
+    choice: str
 
 
 def _create(athlete_id: int, kind: str, payload: dict[str, Any]) -> str:
-    action = PendingAction.create(athlete=athlete_id, kind=kind, payload=payload, expires_at=utcnow() + TTL)
+    expires = utcnow() + TTLS.get(kind, TTL)
+    action = PendingAction.create(athlete=athlete_id, kind=kind, payload=payload, expires_at=expires)
     return str(action.id)
 
 
 async def offer(athlete_id: int, kind: str, payload: dict[str, Any]) -> tuple[Button, ...]:
-    """Store an action and return its two buttons."""
+    """Store an action and return its buttons."""
     action_id = await db.call(_create, athlete_id, kind, payload)
     return tuple(Button(label, f"a:{action_id}:{choice}") for label, choice in CHOICES[kind])
 
@@ -74,6 +79,9 @@ def _claim(athlete_id: int, action_id: str, choice: str) -> Claimed:
             & (PendingAction.athlete == athlete_id)
             & (PendingAction.used_at.is_null())
             & (PendingAction.expires_at > now)
+            & PendingAction.kind.in_(
+                [k for k, options in CHOICES.items() if choice in dict(options).values()]
+            )
         )
         .execute()
     )
@@ -82,12 +90,14 @@ def _claim(athlete_id: int, action_id: str, choice: str) -> Claimed:
     )
     if action is None:
         raise StaleAction("That button isn't yours or no longer exists.")
+    labels = dict((c, label) for label, c in CHOICES[action.kind])
     if not claimed:
+        if choice not in labels:
+            raise StaleAction("That button isn't one I recognise. Please ask me again.")
         if action.used_at is not None:
             raise StaleAction("You already answered that one.")
         raise StaleAction("That button has expired. Please ask me again.")
-    labels = dict((c, label) for label, c in CHOICES[action.kind])
-    return Claimed(action_id, action.kind, dict(action.payload), choice == "yes", labels[choice])
+    return Claimed(action_id, action.kind, dict(action.payload), choice == "yes", labels[choice], choice)
 
 
 async def claim(athlete_id: int, payload: str) -> Claimed:

@@ -13,6 +13,7 @@ import datetime as dt
 from core.availability import describe, read_week
 from core.clock import DAY_NAMES, day_of_week
 from core.plans import current as current_plan
+from core.workout_text import outline
 from storage.models import Activity, Athlete, PlannedWorkout, Wellness
 
 WINDOW_DAYS = 14
@@ -100,6 +101,8 @@ def _workout(w: PlannedWorkout) -> list[str]:
         statuses = {"SYNCED": "Synced", "PENDING": "Pending", "FAILED": "Sync failed"}
         facts.append(statuses.get(w.sync_status or "", "Local only"))
     lines = [f"- **{_day(w.date)}**: {quote(w.title, 80)} [id: {w.id}]", "  " + " | ".join(facts)]
+    if w.steps:
+        lines[-1] += f" | steps: {outline(w.steps, w.type)[:120]}"
     if w.description:
         lines[-1] += f" | {quote(w.description, 100)}"
     return lines

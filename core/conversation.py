@@ -13,11 +13,11 @@ import contextlib
 import logging
 import time
 import weakref
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from core import actions, athletes, commands, context, plans, sync, workouts
+from core import actions, athletes, commands, context, plans, previews, sync, workouts
 from core.clock import today_in
 from core.errors import CoachError, ValidationError
 from core.intervals import IntervalsPool
@@ -25,6 +25,7 @@ from core.llm import Model, ModelTurn, ModelUnavailable
 from core.logs import athlete_var, platform_var
 from core.messages import Incoming, Reply
 from core.metrics import MESSAGES, MODEL_CALLS, TURN_ROUND_TRIPS, TURN_SECONDS, TURN_TOKENS
+from core.previews import PlanRunner
 from core.tools import TOOLS
 from core.tools.base import Tool, ToolContext
 from storage import db
@@ -32,8 +33,6 @@ from storage.models import ConversationTurn
 
 logger = logging.getLogger(__name__)
 
-# Runs a confirmed plan request (the key is unique per confirmation); returns the reply text and sync status.
-PlanRunner = Callable[[plans.PlanRequest, str], Awaitable[tuple[str, str | None]]]
 Locker = Callable[[int], contextlib.AbstractAsyncContextManager[None]]
 
 SYNC_LINES = {
@@ -108,8 +107,11 @@ class Coach:
         async with lock:
             yield
 
-    async def _generate_in_process(self, request: plans.PlanRequest, key: str) -> tuple[str, str | None]:
-        return await plans.generate(self.model, self.pool, request)
+    async def _generate_in_process(self, request: plans.PlanRequest, key: str) -> Reply:
+        try:
+            return await previews.create(self.model, request)
+        except plans.PlanFailed as exc:
+            return Reply(exc.user_message)
 
     async def handle(self, incoming: Incoming) -> Reply:
         """Answer one message or button press."""
@@ -219,20 +221,29 @@ class Coach:
     async def press(self, athlete_id: int, payload: str) -> Reply:
         """Perform the action behind a button, at most once, without asking the model."""
         claimed = await actions.claim(athlete_id, payload)
-        text, status = await self._perform(athlete_id, claimed)
+        if claimed.kind in (previews.KIND, "generate_plan"):
+            reply = await self._perform_plan(athlete_id, claimed)
+            text, status, buttons = reply.text, reply.sync_status, reply.buttons
+        else:
+            (text, status), buttons = await self._perform(athlete_id, claimed), ()
         await db.call(_save_message, athlete_id, "model", f"[{claimed.label}] {text}")
-        logger.info("action %s athlete=%s accepted=%s", claimed.kind, athlete_id, claimed.accepted)
+        logger.info("action %s athlete=%s choice=%s", claimed.kind, athlete_id, claimed.choice)
         if status and status in SYNC_LINES and "sync" not in text.lower():
             text = f"{text}\n\n{SYNC_LINES[status]}"
-        return Reply(text, sync_status=status, chosen=claimed.label)
+        return Reply(text, buttons=buttons, sync_status=status, chosen=claimed.label)
+
+    async def _perform_plan(self, athlete_id: int, claimed: actions.Claimed) -> Reply:
+        if claimed.kind == previews.KIND:
+            return await previews.answer(self.pool, self.plan_runner, athlete_id, claimed)
+        if not claimed.accepted:
+            return Reply("OK, I won't generate a new plan.")
+        await plans.check_rate(athlete_id)
+        return await self.plan_runner(
+            plans.PlanRequest.from_payload(athlete_id, claimed.payload), claimed.action_id
+        )
 
     async def _perform(self, athlete_id: int, claimed: actions.Claimed) -> tuple[str, str | None]:
         p = claimed.payload
-        if claimed.kind == "generate_plan":
-            if not claimed.accepted:
-                return "OK, I won't generate a new plan.", None
-            await plans.check_rate(athlete_id)
-            return await self.plan_runner(plans.PlanRequest.from_payload(athlete_id, p), claimed.action_id)
         if claimed.kind == "delete_workout":
             if not claimed.accepted:
                 return "OK, I kept the workout.", None

@@ -1,8 +1,9 @@
-"""Training plans: generate one with the model (structured output), check it, save it, sync it.
+"""Training plans: draft one with the model (structured output), check it; save and sync it later.
 
 A generated plan must fit the athlete's availability and the workout rules; one
 that does not is sent back to the model once with the problems listed, and
-what still breaks the rules after that is dropped, never saved.
+what still breaks the rules after that is dropped, never saved. A draft is only
+shown (core.previews); it reaches the calendar when the athlete saves it.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from core import cache, sync
+from core import cache, steps, sync
 from core.availability import describe as describe_day
 from core.availability import read_week
 from core.clock import DAY_NAMES, day_of_week, today_in
@@ -30,6 +31,7 @@ from core.fields import (
 from core.intervals import IntervalsPool
 from core.llm import Model
 from core.metrics import PLAN_GENERATIONS
+from core.steps import STEP_DEFINITIONS, STEPS_SCHEMA
 from core.workouts import availability_map
 from storage import db
 from storage.models import (
@@ -57,10 +59,12 @@ _WORKOUT_SCHEMA = {
         "intensity": {"type": "string", "enum": list(INTENSITIES)},
         "time_of_day": {"type": "string", "enum": list(TIMES_OF_DAY)},
         "location": {"type": "string", "enum": list(LOCATIONS)},
+        "steps": STEPS_SCHEMA,
     },
     "required": ["title", "type", "duration_minutes", "tss", "intensity", "time_of_day"],
 }
 PLAN_SCHEMA: dict[str, Any] = {
+    "$defs": STEP_DEFINITIONS,
     "type": "object",
     "properties": {
         "summary": {"type": "string", "description": "Two sentences on the plan's aim"},
@@ -109,6 +113,46 @@ class PlanRequest:
         return self.start_date + dt.timedelta(days=self.days - 1)
 
 
+@dataclass(frozen=True)
+class Draft:
+    """A checked plan not yet saved: its workouts and what was left out, and why."""
+
+    request: PlanRequest
+    workouts: list[WorkoutDraft]
+    dropped: list[str]
+    summary: str
+    version: str
+
+    def days(self) -> list[dict[str, Any]]:
+        """The workouts grouped by date, in the plan's stored shape."""
+        days: dict[str, list[dict[str, Any]]] = {}
+        for w in self.workouts:
+            fields = w.model_dump(mode="json")
+            days.setdefault(fields.pop("date"), []).append(fields)
+        return [{"date": k, "workouts": v} for k, v in sorted(days.items())]
+
+    def to_payload(self) -> dict[str, Any]:
+        """JSON form, kept with the preview's buttons."""
+        return {
+            "request": self.request.to_payload(),
+            "days": self.days(),
+            "dropped": self.dropped,
+            "summary": self.summary,
+            "version": self.version,
+        }
+
+    @classmethod
+    def from_payload(cls, athlete_id: int, payload: dict[str, Any]) -> Draft:
+        """Inverse of ``to_payload`` (the workouts are checked again before saving)."""
+        request = PlanRequest.from_payload(athlete_id, payload["request"])
+        workouts = [
+            WorkoutDraft.model_validate({**w, "date": day["date"]})
+            for day in payload["days"]
+            for w in day["workouts"]
+        ]
+        return cls(request, workouts, list(payload["dropped"]), payload["summary"], payload["version"])
+
+
 class PlanFailed(CoachError):
     """Generation failed; the current plan is untouched."""
 
@@ -142,6 +186,9 @@ def _inputs(request: PlanRequest) -> tuple[str, dict[int, dict[str, Any]]]:
             "Availability per day (respect it strictly; Ride needs bike, Gym needs gym):",
             *days,
             f"At most {MAX_PER_DAY} workouts a day; include rest days; use type Rest for rest days only if useful.",
+            "Give every ride, run and swim its steps (warmup, steady, interval, recovery, cooldown, ramp, "
+            "or a repeat block of steps). Rides: power_percent of FTP. Runs: hr_zone, lthr_percent or pace, "
+            "never power. The steps' minutes must add up to duration_minutes.",
         ]
     )
     return prompt, availability
@@ -161,8 +208,10 @@ def check(
                 draft = parse(
                     WorkoutDraft, {**item, "date": day.get("date")} if isinstance(item, dict) else item
                 )
+                draft = WorkoutDraft.model_validate(steps.apply(draft.model_dump()))
             except ValidationError as exc:
-                problems.append(exc.user_message)
+                title = item.get("title") if isinstance(item, dict) else None
+                problems.append(f"{day.get('date')} {str(title)[:60]!r}: {exc.user_message}")
                 continue
             if not request.start_date <= draft.date <= request.end_date:
                 problems.append(f"{draft.date} is outside the plan's range.")
@@ -180,8 +229,9 @@ def check(
     return drafts, problems
 
 
-def _save(request: PlanRequest, drafts: list[WorkoutDraft], summary: str, version: str) -> list[str]:
-    """Replace the range's uncompleted workouts with the plan's; returns queue item ids."""
+def _save(draft: Draft) -> list[str]:
+    """Replace the range's uncompleted workouts with the plan's, in one transaction; returns queue item ids."""
+    request = draft.request
     with db.transaction():
         athlete = Athlete.get_by_id(request.athlete_id)
         WeeklyTrainingPlan.update(status="SUPERSEDED").where(
@@ -205,25 +255,26 @@ def _save(request: PlanRequest, drafts: list[WorkoutDraft], summary: str, versio
                 if item:
                     items.append(item)
             old.delete_instance()
-        days: dict[str, list[dict[str, Any]]] = {}
-        for d in drafts:
-            days.setdefault(d.date.isoformat(), []).append(d.model_dump(mode="json"))
         plan = WeeklyTrainingPlan.create(
             athlete=athlete.id,
             week_start=request.start_date,
             week_end=request.end_date,
             days_planned=request.days,
-            total_tss=sum(d.tss or 0 for d in drafts),
-            workout_count=len(drafts),
-            summary=summary[:1000],
+            total_tss=sum(d.tss or 0 for d in draft.workouts),
+            workout_count=len(draft.workouts),
+            summary=draft.summary[:1000],
             focus=request.focus,
-            days=[{"date": k, "workouts": v} for k, v in sorted(days.items())],
-            model_version=version[:64],
+            days=draft.days(),
+            model_version=draft.version[:64],
         )
         status = "PENDING" if athlete.connected else "LOCAL"
-        for d in drafts:
+        for d in draft.workouts:
             row = PlannedWorkout.create(
-                athlete=athlete.id, plan=plan.id, sync_status=status, modified_locally=True, **d.model_dump()
+                athlete=athlete.id,
+                plan=plan.id,
+                sync_status=status,
+                modified_locally=True,
+                **steps.apply(d.model_dump()),
             )
             if athlete.connected:
                 items.append(sync.enqueue(athlete.id, row.id, "create", {"date": row.date.isoformat()}))
@@ -231,12 +282,15 @@ def _save(request: PlanRequest, drafts: list[WorkoutDraft], summary: str, versio
 
 
 def _generations_last_hour(athlete_id: int) -> int:
+    # A confirmed generation and a "Regenerate" press each ask the model for a plan.
+    asked = ((PendingAction.kind == "generate_plan") & (PendingAction.choice == "yes")) | (
+        (PendingAction.kind == "plan_preview") & (PendingAction.choice == "again")
+    )
     return (
         PendingAction.select()
         .where(
             (PendingAction.athlete == athlete_id)
-            & (PendingAction.kind == "generate_plan")
-            & (PendingAction.choice == "yes")
+            & asked
             & (PendingAction.used_at > utcnow() - dt.timedelta(hours=1))
         )
         .count()
@@ -257,24 +311,10 @@ SYSTEM = (
 )
 
 
-def describe(request: PlanRequest, drafts: list[WorkoutDraft], summary: str) -> str:
-    """The athlete-facing summary: totals and one line a day."""
-    lines = [
-        f"Your {request.days}-day plan ({request.focus}) is ready: {len(drafts)} workouts, total TSS {sum(d.tss or 0 for d in drafts)}.",
-        summary,
-    ]
-    for d in sorted(drafts, key=lambda d: (d.date, d.time_of_day or "")):
-        when = f", {d.time_of_day}" if d.time_of_day else ""
-        lines.append(
-            f"- {DAY_NAMES[day_of_week(d.date)][:3]} {d.date}: {d.title} ({d.type}, {d.duration_minutes or '?'}min, TSS {d.tss or 0}{when})"
-        )
-    return "\n".join(lines)
-
-
-async def generate(model: Model, pool: IntervalsPool, request: PlanRequest) -> tuple[str, str | None]:
-    """Generate, check, save and sync a plan; returns (athlete-facing summary, sync status)."""
+async def draft(model: Model, request: PlanRequest) -> Draft:
+    """Ask the model for a plan and check it, with one repair round; nothing is saved."""
     prompt, availability = await db.call(_inputs, request)
-    drafts: list[WorkoutDraft] = []
+    workouts: list[WorkoutDraft] = []
     problems: list[str] = []
     version = ""
     raw: Any = None
@@ -291,10 +331,10 @@ async def generate(model: Model, pool: IntervalsPool, request: PlanRequest) -> t
             raise PlanFailed(
                 f"I couldn't generate the plan: {exc.user_message} Your current plan is unchanged."
             ) from None
-        drafts, problems = check(raw, request, availability)
+        workouts, problems = check(raw, request, availability)
         if not problems:
             break
-    if not drafts:
+    if not workouts:
         PLAN_GENERATIONS.labels("rejected").inc()
         raise PlanFailed(
             "The generated plan didn't fit your availability, so I kept your current plan. Try again or adjust your availability."
@@ -303,16 +343,33 @@ async def generate(model: Model, pool: IntervalsPool, request: PlanRequest) -> t
         logger.warning(
             "plan for athlete %s: dropped %d workouts that broke the rules", request.athlete_id, len(problems)
         )
-    summary = str(raw.get("summary") or "")[:500] if isinstance(raw, dict) else ""
-    items = await db.call(_save, request, drafts, summary, version)
-    cache.invalidate("plan", request.athlete_id)
-    statuses = await sync.push_batch(pool, items)
-    status = sync.overall(statuses)
     PLAN_GENERATIONS.labels("repaired" if problems else "generated").inc()
+    summary = str(raw.get("summary") or "")[:500] if isinstance(raw, dict) else ""
+    return Draft(request, workouts, problems, summary, version)
+
+
+def _recheck(draft: Draft) -> Draft:
+    """The draft against today's rules: availability may have changed since the preview."""
+    _, availability = _inputs(draft.request)
+    workouts, problems = check({"days": draft.days()}, draft.request, availability)
+    return Draft(draft.request, workouts, problems, draft.summary, draft.version)
+
+
+async def save(pool: IntervalsPool, draft: Draft) -> tuple[Draft, str | None]:
+    """Save a previewed plan and sync it in one bulk call; returns what was saved and the sync status."""
+    checked = await db.call(_recheck, draft)
+    if not checked.workouts:
+        raise PlanFailed("None of the plan's workouts fit your availability any more, so nothing was saved.")
+    items = await db.call(_save, checked)
+    cache.invalidate("plan", draft.request.athlete_id)
+    status = sync.overall(await sync.push_batch(pool, items))
     logger.info(
-        "plan generated for athlete %s: %d workouts, sync %s", request.athlete_id, len(drafts), status
+        "plan saved for athlete %s: %d workouts, sync %s",
+        draft.request.athlete_id,
+        len(checked.workouts),
+        status,
     )
-    return describe(request, drafts, summary), status
+    return checked, status
 
 
 def current(athlete_id: int) -> dict[str, Any] | None:

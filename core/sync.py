@@ -122,6 +122,7 @@ def workout_dict(w: PlannedWorkout) -> dict[str, Any]:
         "tss": w.tss,
         "intensity": w.intensity,
         "location": w.location,
+        "steps": w.steps,
         "completed": w.completed,
         "sync_status": (w.sync_status or "LOCAL").lower(),
     }

@@ -10,7 +10,7 @@ import datetime as dt
 import logging
 from typing import Any
 
-from core import sync
+from core import steps, sync
 from core.clock import today_in
 from core.conflicts import availability_problems, suggest_alternatives
 from core.errors import Conflict, Forbidden, NotFound, ValidationError
@@ -105,7 +105,7 @@ def _sync_state(athlete: Athlete) -> str:
 def _create_row(athlete_id: int, draft: WorkoutDraft, override: bool) -> tuple[str, str | None, list[str]]:
     with db.transaction():
         athlete = _athlete(athlete_id)
-        fields = draft.model_dump()
+        fields = steps.apply(draft.model_dump())
         warnings = _check_conflicts(athlete, fields, None, override)
         row = PlannedWorkout.create(
             athlete=athlete.id, sync_status=_sync_state(athlete), modified_locally=True, **fields
@@ -128,6 +128,10 @@ def _update_row(
         if not delta:
             raise ValidationError("Nothing to change: give at least one field to update.")
         merged = {**row.__data__, **delta}
+        if "steps" in delta or (row.steps and {"type", "duration_minutes"} & delta.keys()):
+            # Steps, duration and TSS must keep agreeing: recomputed from the steps.
+            merged = steps.apply(merged)
+            delta.update({k: merged[k] for k in ("steps", "duration_minutes", "tss")})
         warnings = []
         if {"date", "type", "time_of_day", "location"} & delta.keys():
             warnings = _check_conflicts(athlete, merged, row.id, override)

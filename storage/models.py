@@ -128,6 +128,8 @@ class PlannedWorkout(BaseModel):
     tss = IntegerField(null=True)
     intensity = CharField(max_length=16, null=True)
     location = CharField(max_length=16, default="any")
+    # Structured steps (core.steps); the event's workout text is rendered from them.
+    steps: Any = JSONField(null=True)
     completed = BooleanField(default=False)
     remote_event_id = IntegerField(null=True)
     # "coach" for ours; "intervals" for events the athlete made there (read-only here).

@@ -180,11 +180,19 @@ async def test_plan_generation_asks_with_buttons_and_runs_once(
     first = await coach.handle(pressed("cat", asked, "Generate plan"))
     second = await coach.handle(pressed("cat", asked, "Generate plan"))
 
-    assert "plan (endurance) is ready: 4 workouts, total TSS 200" in first.text
+    assert "Total: 4 workouts, TSS 200, 4 h." in first.text
+    assert [b.label for b in first.buttons] == ["Save to calendar", "Regenerate", "Cancel"]
     assert second.text == "You already answered that one."
+    assert WeeklyTrainingPlan.select().count() == 0 and PlannedWorkout.select().count() == 0
+    assert fake_intervals.events("i1001") == []
+    assert len(fake_gemini.requests) == 5  # two turns of two steps, one plan: no second generation
+
+    saved = await coach.handle(pressed("cat", first, "Save to calendar"))
+    again = await coach.handle(pressed("cat", first, "Save to calendar"))
+    assert "Saved your 7-day plan: 4 workouts, total TSS 200" in saved.text and saved.sync_status == "synced"
+    assert again.text == "You already answered that one."
     assert WeeklyTrainingPlan.select().count() == 1 and PlannedWorkout.select().count() == 4
     assert len(fake_intervals.events("i1001")) == 4
-    assert len(fake_gemini.requests) == 5  # two turns of two steps, one plan: no second generation
 
 
 async def test_foreign_expired_and_forged_buttons_are_refused(

@@ -35,12 +35,14 @@ def test_migrating_an_old_database_keeps_its_rows(backend: str, tmp_path: Path) 
             "0003_pending_actions",
             "0004_jobs",
             "0005_sync_queue_entity_index",
+            "0007_workout_steps",
         ]
         assert migrate(db) == [
             "0002_sync_queue",
             "0003_pending_actions",
             "0004_jobs",
             "0005_sync_queue_entity_index",
+            "0007_workout_steps",
         ]
         assert migrate(db) == []
 
