@@ -2,7 +2,8 @@
 
 About 1,800 activities and wellness rows (one a day), 730 planned workouts (720
 past and completed, 10 in the next 14 days with descriptions), availability for
-all seven days (three with notes, one with a gym), and an active plan with older
+all seven days (three with notes, one with a gym, two with a daily cap), three
+unavailable days in the second week, and an active plan with older
 superseded ones behind it. Linked to the fake Intervals.icu when one is given, with
 the upcoming workouts already synced there, as a real athlete's would be.
 """
@@ -22,6 +23,7 @@ from storage.models import (
     Activity,
     PlannedWorkout,
     TrainingAvailability,
+    UnavailableDates,
     WeeklyTrainingPlan,
     Wellness,
     short_id,
@@ -117,10 +119,21 @@ def _plans_and_availability(athlete_id: int, today: dt.date) -> None:
         focus="mixed",
     )
     notes = {1: "Commute by bike", 3: "Gym at lunch only", 6: "Long ride day, up to 4 hours"}
+    caps = {1: 60, 3: 45}
     for day in range(7):
         TrainingAvailability.create(
-            athlete=athlete_id, day_of_week=day, gym_access=day == 3, notes=notes.get(day, "")
+            athlete=athlete_id,
+            day_of_week=day,
+            gym_access=day == 3,
+            notes=notes.get(day, ""),
+            max_minutes=caps.get(day),
         )
+    UnavailableDates.create(
+        athlete=athlete_id,
+        start_date=today + dt.timedelta(days=9),
+        end_date=today + dt.timedelta(days=11),
+        reason="Work trip",
+    )
 
 
 def _planned(athlete_id: int, today: dt.date) -> list[str]:

@@ -6,7 +6,7 @@ import datetime as dt
 import logging
 from typing import TYPE_CHECKING
 
-from core import actions, athletes, availability, pull, resync, sync, workouts
+from core import actions, athletes, availability, blackouts, pull, resync, sync, workouts
 from core.clock import DAY_NAMES, day_of_week, today_in
 from core.errors import CoachError, IntervalsError
 from core.messages import Reply
@@ -31,7 +31,7 @@ Just write, for example:
 Commands:
 /connect ATHLETE_ID API_KEY - link Intervals.icu (Settings > Developer in Intervals.icu)
 /plan - your next 14 days
-/availability - your weekly availability
+/availability - your weekly availability, daily limits and unavailable dates
 /sync - what is waiting to sync, and retry it
 /timezone ZONE - set your time zone, e.g. /timezone Europe/Berlin
 /daily on|off - a morning message with today's workouts
@@ -94,7 +94,8 @@ async def _plan(coach: Coach, athlete_id: int, _: list[str]) -> Reply:
 
 
 async def _availability(coach: Coach, athlete_id: int, _: list[str]) -> Reply:
-    week = (await availability.get_availability(athlete_id)).data["availability"]
+    data = (await availability.get_availability(athlete_id)).data
+    week, away = data["availability"], data["unavailable_dates"]
     lines = ["Your weekly availability:"]
     for day in week[1:] + week[:1]:  # Monday first reads naturally
         times, kit, extra = availability.describe(day)
@@ -104,7 +105,13 @@ async def _availability(coach: Coach, athlete_id: int, _: list[str]) -> Reply:
         if day["notes"]:
             line += f" ({day['notes']})"
         lines.append(line)
-    lines.append('\nTell me what changed, e.g. "no gym on Fridays".')
+    if away:
+        lines.append("\nUnavailable:")
+        lines.extend(f"- {blackouts.describe(b)}" for b in away)
+    lines.append(
+        '\nTell me what changed, e.g. "no gym on Fridays", "at most 45 minutes on Mondays" '
+        'or "I\'m away from the 3rd to the 5th".'
+    )
     return Reply("\n".join(lines))
 
 

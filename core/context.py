@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 
 from core.availability import describe, read_week
+from core.blackouts import SHOWN, upcoming
 from core.clock import DAY_NAMES, day_of_week
 from core.plans import current as current_plan
 from core.workout_text import outline
@@ -127,7 +128,7 @@ def _planned(athlete: Athlete, today: dt.date) -> list[str]:
     return lines
 
 
-def _availability(athlete: Athlete) -> list[str]:
+def _availability(athlete: Athlete, today: dt.date) -> list[str]:
     lines = ["## Training Availability"]
     for day in read_week(athlete.id):
         times, kit, limits = describe(day)
@@ -137,6 +138,13 @@ def _availability(athlete: Athlete) -> list[str]:
         if day["notes"]:
             line += f" | Notes: {quote(day['notes'], 100)}"
         lines.append(line)
+    away = upcoming(athlete.id, today)
+    if away:
+        shown = [
+            f"{b['start_date']}–{b['end_date']}" + (f" {quote(b['reason'], 40)}" if b["reason"] else "")
+            for b in away[:SHOWN]
+        ]
+        lines.append("- **Unavailable**: " + "; ".join(shown) + ("; …" if len(away) > SHOWN else ""))
     return lines
 
 
@@ -164,7 +172,7 @@ def build(athlete_id: int, today: dt.date, platform: str = "chat") -> str:
         _profile(athlete),
         _recent(athlete, today),
         _planned(athlete, today),
-        _availability(athlete),
+        _availability(athlete, today),
         _plan(athlete),
         [RULES],
     ]

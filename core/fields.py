@@ -148,6 +148,18 @@ class AvailabilityChanges(Input):
     indoor_only: bool | None = Field(None, description="Can only train indoors")
     outdoor_only: bool | None = Field(None, description="Can only train outdoors")
     notes: Notes | None = Field(None, description="Additional notes or constraints")
+    max_minutes: int | None = Field(
+        None, ge=0, le=1440, description="Longest total training that day in minutes; 0 removes the limit"
+    )
+
+
+class UnavailableDatesChange(Input):
+    """Add or remove a range of days the athlete can not train."""
+
+    action: Literal["add", "remove"] = Field(description="add or remove unavailable days")
+    start_date: IsoDate = Field(description="First day, YYYY-MM-DD")
+    end_date: IsoDate | None = Field(None, description="Last day, YYYY-MM-DD (default: start_date)")
+    reason: Notes | None = Field(None, description="Why, e.g. travel, illness, race elsewhere")
 
 
 M = TypeVar("M", bound=BaseModel)

@@ -17,8 +17,9 @@ from typing import Any
 from core import cache, steps, sync
 from core.availability import describe as describe_day
 from core.availability import read_week
+from core.blackouts import covering
 from core.clock import DAY_NAMES, day_of_week, today_in
-from core.conflicts import availability_problems
+from core.conflicts import Calendar, availability_problems
 from core.errors import CoachError, RateLimited, ValidationError
 from core.fields import (
     INTENSITIES,
@@ -32,7 +33,7 @@ from core.intervals import IntervalsPool
 from core.llm import Model
 from core.metrics import PLAN_GENERATIONS
 from core.steps import STEP_DEFINITIONS, STEPS_SCHEMA
-from core.workouts import availability_map
+from core.workouts import availability_map, calendar
 from storage import db
 from storage.models import (
     Activity,
@@ -166,15 +167,28 @@ def _recent_load(athlete_id: int, today: dt.date) -> dict[str, Any]:
     return {"activities_28d": len(rows), "weekly_tss_avg": round(total / 4)}
 
 
-def _inputs(request: PlanRequest) -> tuple[str, dict[int, dict[str, Any]]]:
+def _inputs(request: PlanRequest) -> tuple[str, dict[int, dict[str, Any]], Calendar]:
     athlete = Athlete.get_by_id(request.athlete_id)
     availability = availability_map(athlete.id)
     load = _recent_load(athlete.id, today_in(athlete.timezone))
     week = read_week(athlete.id)
+    # What the plan replaces does not count against the days' caps; what stays does.
+    dated = calendar(
+        athlete.id,
+        request.start_date,
+        request.end_date,
+        (PlannedWorkout.origin == "coach") & (PlannedWorkout.completed == False),  # noqa: E712
+    )
     days = []
     for offset in range(request.days):
         day = request.start_date + dt.timedelta(days=offset)
+        blackout = covering(list(dated.blackouts), day)
+        if blackout is not None:
+            days.append(f"{day} {DAY_NAMES[day_of_week(day)]}: unavailable all day, no workouts")
+            continue
         times, kit, limits = describe_day(week[day_of_week(day)])
+        if dated.booked.get(day):
+            limits = [*limits, f"{dated.booked[day]} min already planned"]
         days.append(
             f"{day} {DAY_NAMES[day_of_week(day)]}: {', '.join(times) or 'unavailable (rest)'}; "
             f"{', '.join(kit + limits) or 'no equipment'}"
@@ -183,7 +197,8 @@ def _inputs(request: PlanRequest) -> tuple[str, dict[int, dict[str, Any]]]:
         [
             f"Plan {request.days} days from {request.start_date} with focus: {request.focus}.",
             f"Athlete FTP: {athlete.ftp or 'unknown'} W. Recent load: {json.dumps(load)}.",
-            "Availability per day (respect it strictly; Ride needs bike, Gym needs gym):",
+            "Availability per day (respect it strictly; Ride needs bike, Gym needs gym; "
+            "max N min caps the day's total):",
             *days,
             f"At most {MAX_PER_DAY} workouts a day; include rest days; use type Rest for rest days only if useful.",
             "Give every ride, run and swim its steps (warmup, steady, interval, recovery, cooldown, ramp, "
@@ -191,11 +206,11 @@ def _inputs(request: PlanRequest) -> tuple[str, dict[int, dict[str, Any]]]:
             "never power. The steps' minutes must add up to duration_minutes.",
         ]
     )
-    return prompt, availability
+    return prompt, availability, dated
 
 
 def check(
-    raw: Any, request: PlanRequest, availability: dict[int, dict[str, Any]]
+    raw: Any, request: PlanRequest, availability: dict[int, dict[str, Any]], dated: Calendar
 ) -> tuple[list[WorkoutDraft], list[str]]:
     """Valid workouts of a model plan, and the problems found in the rest."""
     if not isinstance(raw, dict) or not isinstance(raw.get("days"), list):
@@ -216,8 +231,11 @@ def check(
             if not request.start_date <= draft.date <= request.end_date:
                 problems.append(f"{draft.date} is outside the plan's range.")
                 continue
-            clash = availability_problems(draft.model_dump(), availability)
             same_day = [d for d in drafts if d.date == draft.date]
+            booked = dated.booked.get(draft.date, 0) + sum(d.duration_minutes or 0 for d in same_day)
+            clash = availability_problems(
+                draft.model_dump(), availability, Calendar(dated.blackouts, {draft.date: booked})
+            )
             if len(same_day) >= MAX_PER_DAY:
                 clash.append(f"more than {MAX_PER_DAY} workouts on {draft.date}")
             if any(d.type == draft.type and d.time_of_day == draft.time_of_day for d in same_day):
@@ -313,7 +331,7 @@ SYSTEM = (
 
 async def draft(model: Model, request: PlanRequest) -> Draft:
     """Ask the model for a plan and check it, with one repair round; nothing is saved."""
-    prompt, availability = await db.call(_inputs, request)
+    prompt, availability, dated = await db.call(_inputs, request)
     workouts: list[WorkoutDraft] = []
     problems: list[str] = []
     version = ""
@@ -331,7 +349,7 @@ async def draft(model: Model, request: PlanRequest) -> Draft:
             raise PlanFailed(
                 f"I couldn't generate the plan: {exc.user_message} Your current plan is unchanged."
             ) from None
-        workouts, problems = check(raw, request, availability)
+        workouts, problems = check(raw, request, availability, dated)
         if not problems:
             break
     if not workouts:
@@ -350,8 +368,8 @@ async def draft(model: Model, request: PlanRequest) -> Draft:
 
 def _recheck(draft: Draft) -> Draft:
     """The draft against today's rules: availability may have changed since the preview."""
-    _, availability = _inputs(draft.request)
-    workouts, problems = check({"days": draft.days()}, draft.request, availability)
+    _, availability, dated = _inputs(draft.request)
+    workouts, problems = check({"days": draft.days()}, draft.request, availability, dated)
     return Draft(draft.request, workouts, problems, draft.summary, draft.version)
 
 

@@ -10,9 +10,9 @@ import datetime as dt
 import logging
 from typing import Any
 
-from core import steps, sync
+from core import blackouts, steps, sync
 from core.clock import today_in
-from core.conflicts import availability_problems, suggest_alternatives
+from core.conflicts import Calendar, availability_problems, suggest_alternatives
 from core.errors import Conflict, Forbidden, NotFound, ValidationError
 from core.feedback import SYNC_MESSAGES, Feedback
 from core.fields import WorkoutChanges, WorkoutDraft, parse, parse_date
@@ -61,12 +61,39 @@ def availability_map(athlete_id: int) -> dict[int, dict[str, Any]]:
     return {r.day_of_week: r.__data__ for r in rows}
 
 
+def calendar(athlete_id: int, first: dt.date, last: dt.date, leaving: Any = None) -> Calendar:
+    """Unavailable ranges and the minutes planned per day from ``first`` to ``last``.
+
+    ``leaving``: a condition on the workouts about to go (moved or replaced), which do not count.
+    """
+    query = PlannedWorkout.select(PlannedWorkout.date, PlannedWorkout.duration_minutes).where(
+        (PlannedWorkout.athlete == athlete_id)
+        & (PlannedWorkout.date >= first)
+        & (PlannedWorkout.date <= last)
+        & (PlannedWorkout.type != "Rest")
+    )
+    if leaving is not None:
+        query = query.where(~leaving)
+    booked: dict[dt.date, int] = {}
+    for w in query:
+        booked[w.date] = booked.get(w.date, 0) + (w.duration_minutes or 0)
+    return Calendar(blackouts.ranges(athlete_id, first, last), booked)
+
+
 def _check_conflicts(
     athlete: Athlete, fields: dict[str, Any], exclude_id: str | None, override: bool
 ) -> list[str]:
     """Raise Conflict unless overridden; return the warnings to report either way."""
     availability = availability_map(athlete.id)
-    warnings = availability_problems(fields, availability)
+    day: dt.date = fields["date"]
+    # Wide enough for every date suggest_alternatives may offer.
+    dated = calendar(
+        athlete.id,
+        day - dt.timedelta(days=3),
+        day + dt.timedelta(days=7),
+        (PlannedWorkout.id == exclude_id) if exclude_id else None,
+    )
+    warnings = availability_problems(fields, availability, dated)
     same_slot = PlannedWorkout.select().where(
         (PlannedWorkout.athlete == athlete.id)
         & (PlannedWorkout.date == fields["date"])
@@ -87,7 +114,7 @@ def _check_conflicts(
             )
         }
         suggestions = suggest_alternatives(
-            fields, availability, today=today_in(athlete.timezone), taken=taken
+            fields, availability, today=today_in(athlete.timezone), taken=taken, calendar=dated
         )
         raise Conflict(
             "This workout conflicts with your schedule. Pick another day or confirm to keep it.",
@@ -133,7 +160,7 @@ def _update_row(
             merged = steps.apply(merged)
             delta.update({k: merged[k] for k in ("steps", "duration_minutes", "tss")})
         warnings = []
-        if {"date", "type", "time_of_day", "location"} & delta.keys():
+        if {"date", "type", "time_of_day", "location", "duration_minutes"} & delta.keys():
             warnings = _check_conflicts(athlete, merged, row.id, override)
         old_date = row.date
         for key, value in delta.items():

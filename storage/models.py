@@ -157,10 +157,26 @@ class TrainingAvailability(BaseModel):
     indoor_only = BooleanField(default=False)
     outdoor_only = BooleanField(default=False)
     notes = TextField(default="")
+    # Longest total training that day, in minutes; None: no limit.
+    max_minutes = IntegerField(null=True)
     updated_at = DateTimeField(default=utcnow)
 
     class Meta:
         indexes = ((("athlete", "day_of_week"), True),)
+
+
+class UnavailableDates(BaseModel):
+    """Days the athlete can not train at all (travel, illness, a race elsewhere), both ends included."""
+
+    id = AutoField()
+    athlete = ForeignKeyField(Athlete, backref="unavailable_dates", on_delete="CASCADE")
+    start_date = DateField()
+    end_date = DateField()
+    reason = TextField(default="")
+    created_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("athlete", "end_date"), False),)
 
 
 class SyncQueue(BaseModel):
@@ -286,6 +302,7 @@ ALL_MODELS: tuple[type[BaseModel], ...] = (
     WeeklyTrainingPlan,
     PlannedWorkout,
     TrainingAvailability,
+    UnavailableDates,
     SyncQueue,
     Activity,
     Wellness,

@@ -149,3 +149,14 @@ def fake_slack(fake_slack_server: FakeSlack) -> FakeSlack:
     """The fake Slack, emptied for this test."""
     fake_slack_server.reset()
     return fake_slack_server
+
+
+@pytest.fixture
+async def coach(db: Database, fake_gemini: FakeGemini, pool: IntervalsPool) -> AsyncIterator[Any]:
+    """Core's Coach with the real google-genai client on the fake Gemini, generating plans in-process."""
+    from core.conversation import Coach, Limits
+    from core.llm import GeminiModel
+
+    model = GeminiModel(api_key="test-key", base_url=fake_gemini.url, timeout=1.0)
+    yield Coach(model, pool, limits=Limits(max_steps=4, turn_timeout=5))
+    await model.aclose()

@@ -3,39 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncIterator
 from typing import Any
 
-import pytest
-from peewee import Database
-
-from core.conversation import Coach, Limits
-from core.intervals import IntervalsPool
-from core.llm import GeminiModel
-from core.messages import Incoming, Reply
+from core.conversation import Coach
+from core.messages import Reply
 from storage.models import PendingAction, PlannedWorkout, WeeklyTrainingPlan, utcnow
 from tests.fakes.gemini import FakeGemini, call, json_reply, text
 from tests.fakes.intervals import FakeIntervals
 from tests.helpers.athletes import make_athlete
+from tests.helpers.chat import pressed, said
 from tests.helpers.plans import SWEET_SPOT, generations_used
 
 START = dt.date.today() + dt.timedelta(days=1)
-
-
-@pytest.fixture
-async def coach(db: Database, fake_gemini: FakeGemini, pool: IntervalsPool) -> AsyncIterator[Coach]:
-    model = GeminiModel(api_key="test-key", base_url=fake_gemini.url, timeout=1.0)
-    yield Coach(model, pool, limits=Limits(max_steps=4, turn_timeout=5))
-    await model.aclose()
-
-
-def said(words: str) -> Incoming:
-    return Incoming("telegram", "u-pia", "c-pia", text=words, user_name="pia")
-
-
-def pressed(reply: Reply, label: str) -> Incoming:
-    [button] = [b for b in reply.buttons if b.label == label]
-    return Incoming("telegram", "u-pia", "c-pia", action=button.action, user_name="pia")
 
 
 def plan(title: str, minutes: int = 60) -> dict[str, Any]:
@@ -52,9 +31,9 @@ def plan(title: str, minutes: int = 60) -> dict[str, Any]:
 
 async def preview(coach: Coach, fake_gemini: FakeGemini, title: str) -> Reply:
     fake_gemini.script(call("generate_training_plan", {"days": 3}), text("Shall I?"))
-    asked = await coach.handle(said("Plan my days"))
+    asked = await coach.handle(said("pia", "Plan my days"))
     fake_gemini.script(json_reply(plan(title)))
-    return await coach.handle(pressed(asked, "Generate plan"))
+    return await coach.handle(pressed("pia", asked, "Generate plan"))
 
 
 async def test_regenerate_shows_a_new_preview_and_counts_against_the_limit(
@@ -65,16 +44,16 @@ async def test_regenerate_shows_a_new_preview_and_counts_against_the_limit(
     assert "First idea (Ride, 60 min, TSS 60)" in first.text
 
     fake_gemini.script(json_reply(plan("Second idea", 45)))
-    second = await coach.handle(pressed(first, "Regenerate"))
+    second = await coach.handle(pressed("pia", first, "Regenerate"))
     assert "Second idea (Ride, 45 min, TSS 45)" in second.text
     assert [b.label for b in second.buttons] == ["Save to calendar", "Regenerate", "Cancel"]
-    stale = await coach.handle(pressed(first, "Save to calendar"))
+    stale = await coach.handle(pressed("pia", first, "Save to calendar"))
     assert stale.text == "You already answered that one."
     assert PlannedWorkout.select().count() == 0 and fake_intervals.requests == []
 
     # Eight more generations this hour make ten: the next "Regenerate" is refused.
     generations_used(athlete, 8)
-    refused = await coach.handle(pressed(second, "Regenerate"))
+    refused = await coach.handle(pressed("pia", second, "Regenerate"))
     assert "10 plans in the last hour" in refused.text
     assert len(fake_gemini.requests) == 4  # two turn steps and two plans: the refused one asked nothing
 
@@ -84,7 +63,7 @@ async def test_cancel_and_expiry_write_nothing(
 ) -> None:
     await make_athlete("pia", fake_intervals)
     shown = await preview(coach, fake_gemini, "Not wanted")
-    cancelled = await coach.handle(pressed(shown, "Cancel"))
+    cancelled = await coach.handle(pressed("pia", shown, "Cancel"))
     assert "dropped that plan" in cancelled.text and cancelled.chosen == "Cancel"
 
     later = await preview(coach, fake_gemini, "Too late")
@@ -94,7 +73,7 @@ async def test_cancel_and_expiry_write_nothing(
     PendingAction.update(expires_at=utcnow() - dt.timedelta(seconds=1)).where(
         PendingAction.id == action.id
     ).execute()
-    expired = await coach.handle(pressed(later, "Save to calendar"))
+    expired = await coach.handle(pressed("pia", later, "Save to calendar"))
     assert "expired" in expired.text
 
     assert WeeklyTrainingPlan.select().count() == 0 and PlannedWorkout.select().count() == 0
@@ -135,18 +114,18 @@ async def test_saved_plan_workouts_carry_workout_text_and_runs_no_power(
 ) -> None:
     await make_athlete("pia", fake_intervals)
     fake_gemini.script(call("generate_training_plan", {"days": 3}), text("Shall I?"))
-    asked = await coach.handle(said("Plan my days"))
+    asked = await coach.handle(said("pia", "Plan my days"))
     fake_gemini.script(
         json_reply(
             days(workout("Threshold", "Ride", 60, SWEET_SPOT), workout("Tempo run", "Run", 40, RUN_STEPS))
         )
     )
-    shown = await coach.handle(pressed(asked, "Generate plan"))
+    shown = await coach.handle(pressed("pia", asked, "Generate plan"))
     assert "10m ramp 50-70%, 3x(10m 90%, 5m 55%), 5m 50%" in shown.text
     assert "10m Z1 HR, 20m 92% LTHR, 2km 5:00/km Pace" in shown.text
     assert fake_intervals.events("i1001") == []
 
-    await coach.handle(pressed(shown, "Save to calendar"))
+    await coach.handle(pressed("pia", shown, "Save to calendar"))
     events = {e["name"]: e for e in fake_intervals.events("i1001")}
     ride, run = events["Threshold"], events["Tempo run"]
     assert ride["description"].startswith("- Warmup 10m ramp 50-70%\n\n3x\n- 10m 90%")
@@ -168,12 +147,12 @@ async def test_bad_steps_from_the_model_are_repaired_or_never_saved(
     power_run = workout("Power run", "Run", 30, [{"kind": "steady", "minutes": 30, "power_percent": 80}])
     fixed = workout("Fixed", "Ride", 60, SWEET_SPOT)
     fake_gemini.script(call("generate_training_plan", {"days": 5}), text("Shall I?"))
-    asked = await coach.handle(said("Plan my days"))
+    asked = await coach.handle(said("pia", "Plan my days"))
     fake_gemini.script(
         json_reply(days(negative, too_hard, too_long, power_run)),
         json_reply(days(fixed, too_hard, too_long, power_run)),
     )
-    shown = await coach.handle(pressed(asked, "Generate plan"))
+    shown = await coach.handle(pressed("pia", asked, "Generate plan"))
 
     repair = fake_gemini.user_texts()[0]
     assert "broke these rules" in repair
@@ -183,6 +162,6 @@ async def test_bad_steps_from_the_model_are_repaired_or_never_saved(
     for title in ("Too hard", "Too long", "Power run"):
         assert f"{title!r}" in shown.text.split("Left out")[1]
 
-    await coach.handle(pressed(shown, "Save to calendar"))
+    await coach.handle(pressed("pia", shown, "Save to calendar"))
     assert [w.title for w in PlannedWorkout.select()] == ["Fixed"]
     assert [e["name"] for e in fake_intervals.events("i1001")] == ["Fixed"]

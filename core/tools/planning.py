@@ -111,7 +111,7 @@ async def get_training_availability(ctx: ToolContext, args: NoArgs) -> dict[str,
 
 
 async def update_training_availability(ctx: ToolContext, args: AvailabilityChanges) -> dict[str, Any]:
-    """Update when the athlete can train on one day of the week (0=Sunday ... 6=Saturday)."""
+    """Update when the athlete can train on one day of the week (0=Sunday ... 6=Saturday), and how long at most (max_minutes)."""
     result = await availability.update_availability(ctx.athlete_id, args)
     return result.to_dict()
 
