@@ -45,6 +45,7 @@ COMMANDS = (
     ("plan", "Your next 14 days"),
     ("availability", "Your weekly availability"),
     ("sync", "Sync status, retry"),
+    ("undo", "Take back the last change"),
     ("connect", "Link Intervals.icu: /connect ATHLETE_ID API_KEY"),
     ("timezone", "Set your time zone"),
     ("daily", "Morning message on/off"),

@@ -29,6 +29,7 @@ CHOICES: dict[str, tuple[tuple[str, str], ...]] = {
     "override_workout": (("Schedule anyway", "yes"), ("Pick another day", "no")),
     "retry_sync": (("Retry now", "yes"), ("Later", "no")),
     "plan_preview": (("Save to calendar", "yes"), ("Regenerate", "again"), ("Cancel", "no")),
+    "undo_change": (("Undo", "yes"), ("Keep", "no")),
 }
 
 _PAYLOAD = re.compile(r"^a:([a-z0-9]{6,16}):(yes|no|again)$")

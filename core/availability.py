@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from core import athletes, blackouts, cache
+from core import athletes, blackouts, cache, changes
 from core.clock import DAY_NAMES, today_in
 from core.errors import ValidationError
 from core.feedback import Feedback
@@ -69,14 +69,18 @@ async def get_availability(athlete_id: int) -> Feedback:
     )
 
 
-def _write(athlete_id: int, changes: AvailabilityChanges) -> dict[str, Any]:
-    day = changes.day_of_week
-    delta = changes.model_dump(exclude_unset=True, exclude={"day_of_week"})
+def _write(athlete_id: int, wanted: AvailabilityChanges) -> dict[str, Any]:
+    day = wanted.day_of_week
+    delta = wanted.model_dump(exclude_unset=True, exclude={"day_of_week"})
     with db.transaction():
         row = TrainingAvailability.get_or_none(
             (TrainingAvailability.athlete == athlete_id) & (TrainingAvailability.day_of_week == day)
         )
-        merged = {**_day_dict(day, row), **delta}
+        before = _day_dict(day, row)
+        changes.record(
+            athlete_id, "availability", f"changed your {DAY_NAMES[day]} availability", {"before": before}
+        )
+        merged = {**before, **delta}
         if merged["indoor_only"] and merged["outdoor_only"]:
             raise ValidationError("A day can not be both indoor only and outdoor only.")
         if row is None:
@@ -89,9 +93,9 @@ def _write(athlete_id: int, changes: AvailabilityChanges) -> dict[str, Any]:
         return _day_dict(day, row)
 
 
-async def update_availability(athlete_id: int, changes: Any) -> Feedback:
+async def update_availability(athlete_id: int, wanted: Any) -> Feedback:
     """Change one weekday's availability (design: update_training_availability)."""
-    parsed = parse(AvailabilityChanges, changes)
+    parsed = parse(AvailabilityChanges, wanted)
     day = await db.call(_write, athlete_id, parsed)
     cache.invalidate("availability", athlete_id)
     logger.info("availability of athlete %s updated for %s", athlete_id, day["day_name"])

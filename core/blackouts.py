@@ -11,6 +11,7 @@ import datetime as dt
 import logging
 from typing import Any
 
+from core import changes
 from core.errors import ValidationError
 from core.feedback import Feedback
 from core.fields import UnavailableDatesChange, parse
@@ -72,6 +73,13 @@ def _write(athlete_id: int, change: UnavailableDatesChange) -> list[dict[str, An
     if (last - first).days >= MAX_DAYS:
         raise ValidationError(f"Give at most {MAX_DAYS} days at a time.")
     with db.transaction():
+        span = str(first) if first == last else f"{first} to {last}"
+        changes.record(
+            athlete_id,
+            "unavailable",
+            f"marked {span} unavailable" if change.action == "add" else f"made {span} available again",
+            {"before": ranges(athlete_id, dt.date.min, dt.date.max)},
+        )
         if change.action == "add":
             UnavailableDates.create(
                 athlete=athlete_id, start_date=first, end_date=last, reason=change.reason or ""
@@ -94,6 +102,19 @@ def _write(athlete_id: int, change: UnavailableDatesChange) -> list[dict[str, An
                         )
                 row.delete_instance()
         return ranges(athlete_id, dt.date.min, dt.date.max)
+
+
+def restore(athlete_id: int, before: list[dict[str, Any]]) -> None:
+    """Put back exactly the ranges ``before`` (sync; call through db.call)."""
+    with db.transaction():
+        UnavailableDates.delete().where(UnavailableDates.athlete == athlete_id).execute()
+        for b in before:
+            UnavailableDates.create(
+                athlete=athlete_id,
+                start_date=dt.date.fromisoformat(b["start_date"]),
+                end_date=dt.date.fromisoformat(b["end_date"]),
+                reason=b["reason"],
+            )
 
 
 async def update_unavailable_dates(athlete_id: int, change: Any) -> Feedback:

@@ -1,4 +1,4 @@
-"""Slash commands, the same on every platform: /start /help /connect /plan /availability /sync /timezone /disconnect."""
+"""Slash commands, the same on every platform: /start /help /connect /plan /availability /sync /undo /timezone /daily /disconnect."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import datetime as dt
 import logging
 from typing import TYPE_CHECKING
 
-from core import actions, athletes, availability, blackouts, pull, resync, sync, workouts
+from core import actions, athletes, availability, blackouts, pull, resync, sync, undo, workouts
 from core.clock import DAY_NAMES, day_of_week, today_in
 from core.errors import CoachError, IntervalsError
 from core.messages import Reply
@@ -33,6 +33,7 @@ Commands:
 /plan - your next 14 days
 /availability - your weekly availability, daily limits and unavailable dates
 /sync - what is waiting to sync, and retry it
+/undo - take back the last change I made (plans included), one at a time
 /timezone ZONE - set your time zone, e.g. /timezone Europe/Berlin
 /daily on|off - a morning message with today's workouts
 /disconnect - unlink Intervals.icu and erase your key
@@ -41,7 +42,18 @@ Commands:
 START = "Hi! " + HELP.split("\n\n", 1)[1].split("\n\nCommands:")[0].replace("Just write", "Write")
 
 SYNC_MARKS = {"synced": "✅", "pending": "⏳", "failed": "⚠️", "local": "📝"}
-COMMANDS = ("start", "help", "connect", "plan", "availability", "sync", "timezone", "daily", "disconnect")
+COMMANDS = (
+    "start",
+    "help",
+    "connect",
+    "plan",
+    "availability",
+    "sync",
+    "undo",
+    "timezone",
+    "daily",
+    "disconnect",
+)
 
 
 async def _connect(coach: Coach, athlete_id: int, args: list[str]) -> Reply:
@@ -145,6 +157,11 @@ async def retry_sync(coach: Coach, athlete_id: int) -> tuple[str, str | None]:
     )
 
 
+async def _undo(coach: Coach, athlete_id: int, _: list[str]) -> Reply:
+    text, buttons = await undo.offer(athlete_id)
+    return Reply(text, buttons=buttons)
+
+
 async def _timezone(coach: Coach, athlete_id: int, args: list[str]) -> Reply:
     if len(args) != 1:
         athlete = await db.call(athletes.get, athlete_id)
@@ -185,6 +202,7 @@ _HANDLERS = {
     "plan": _plan,
     "availability": _availability,
     "sync": _sync,
+    "undo": _undo,
     "timezone": _timezone,
     "disconnect": _disconnect,
     "daily": _daily,

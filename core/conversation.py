@@ -17,7 +17,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from core import actions, athletes, commands, context, plans, previews, sync, workouts
+from core import actions, athletes, commands, context, plans, previews, sync, undo, workouts
 from core.clock import today_in
 from core.errors import CoachError, ValidationError
 from core.intervals import IntervalsPool
@@ -259,6 +259,10 @@ class Coach:
                     self.pool, athlete_id, p["workout_id"], p["fields"], override=True
                 )
             return result.message, result.sync_status
+        if claimed.kind == undo.KIND:
+            if not claimed.accepted:
+                return "OK, I left it as it is.", None
+            return await undo.revert(self.pool, athlete_id, int(p["change_id"]))
         if claimed.kind == "retry_sync":
             if not claimed.accepted:
                 return "OK, I'll keep retrying in the background.", None

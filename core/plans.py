@@ -14,7 +14,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from core import cache, steps, sync
+from core import cache, changes, steps, sync
 from core.availability import describe as describe_day
 from core.availability import read_week
 from core.blackouts import covering
@@ -252,13 +252,15 @@ def _save(draft: Draft) -> list[str]:
     request = draft.request
     with db.transaction():
         athlete = Athlete.get_by_id(request.athlete_id)
-        WeeklyTrainingPlan.update(status="SUPERSEDED").where(
-            (WeeklyTrainingPlan.athlete == athlete.id)
-            & (WeeklyTrainingPlan.status == "ACTIVE")
+        overlapping = (WeeklyTrainingPlan.athlete == athlete.id) & (
+            (WeeklyTrainingPlan.status == "ACTIVE")
             & (WeeklyTrainingPlan.week_start <= request.end_date)
             & (WeeklyTrainingPlan.week_end >= request.start_date)
-        ).execute()
+        )
+        superseded = [p.id for p in WeeklyTrainingPlan.select(WeeklyTrainingPlan.id).where(overlapping)]
+        WeeklyTrainingPlan.update(status="SUPERSEDED").where(WeeklyTrainingPlan.id.in_(superseded)).execute()
         items: list[str] = []
+        snapshots: list[dict[str, Any]] = []
         replaced = PlannedWorkout.select().where(
             (PlannedWorkout.athlete == athlete.id)
             & (PlannedWorkout.date >= request.start_date)
@@ -268,6 +270,7 @@ def _save(draft: Draft) -> list[str]:
             & (PlannedWorkout.origin == "coach")
         )
         for old in replaced:
+            snapshots.append({**sync.workout_dict(old), "plan": old.plan_id})
             if athlete.connected:
                 item = sync.enqueue_delete(athlete.id, old)
                 if item:
@@ -284,6 +287,13 @@ def _save(draft: Draft) -> list[str]:
             focus=request.focus,
             days=draft.days(),
             model_version=draft.version[:64],
+        )
+        changes.record(
+            athlete.id,
+            "plan",
+            f"saved the {request.days}-day plan from {request.start_date} ({len(draft.workouts)} workouts"
+            + (f", replacing {len(snapshots)})" if snapshots else ")"),
+            {"plan_id": plan.id, "superseded": superseded, "replaced": snapshots},
         )
         status = "PENDING" if athlete.connected else "LOCAL"
         for d in draft.workouts:

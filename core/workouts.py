@@ -10,7 +10,7 @@ import datetime as dt
 import logging
 from typing import Any
 
-from core import blackouts, steps, sync
+from core import blackouts, changes, steps, sync
 from core.clock import today_in
 from core.conflicts import Calendar, availability_problems, suggest_alternatives
 from core.errors import Conflict, Forbidden, NotFound, ValidationError
@@ -137,6 +137,7 @@ def _create_row(athlete_id: int, draft: WorkoutDraft, override: bool) -> tuple[s
         row = PlannedWorkout.create(
             athlete=athlete.id, sync_status=_sync_state(athlete), modified_locally=True, **fields
         )
+        changes.record(athlete.id, "create", f"added {row.title!r} on {row.date}", {"workout_id": row.id})
         item = (
             sync.enqueue(athlete.id, row.id, "create", {"date": row.date.isoformat()})
             if athlete.connected
@@ -146,12 +147,12 @@ def _create_row(athlete_id: int, draft: WorkoutDraft, override: bool) -> tuple[s
 
 
 def _update_row(
-    athlete_id: int, workout_id: str, changes: WorkoutChanges, override: bool
+    athlete_id: int, workout_id: str, wanted: WorkoutChanges, override: bool
 ) -> tuple[str | None, list[str]]:
     with db.transaction():
         athlete = _athlete(athlete_id)
         row = _writable(athlete.id, workout_id)
-        delta = changes.model_dump(exclude_unset=True)
+        delta = wanted.model_dump(exclude_unset=True)
         if not delta:
             raise ValidationError("Nothing to change: give at least one field to update.")
         merged = {**row.__data__, **delta}
@@ -163,6 +164,13 @@ def _update_row(
         if {"date", "type", "time_of_day", "location", "duration_minutes"} & delta.keys():
             warnings = _check_conflicts(athlete, merged, row.id, override)
         old_date = row.date
+        before = sync.workout_dict(row)
+        changes.record(
+            athlete.id,
+            "update",
+            f"changed {row.title!r} on {old_date}",
+            {"workout_id": row.id, "before": {k: before[k] for k in delta}},
+        )
         for key, value in delta.items():
             setattr(row, key, value)
         row.sync_status, row.modified_locally, row.updated_at = _sync_state(athlete), True, utcnow()
@@ -178,6 +186,7 @@ def _delete_row(athlete_id: int, workout_id: str) -> tuple[dict[str, Any], str |
         athlete = _athlete(athlete_id)
         row = _writable(athlete.id, workout_id)
         snapshot = sync.workout_dict(row)
+        changes.record(athlete.id, "delete", f"deleted {row.title!r} on {row.date}", {"workout": snapshot})
         item = sync.enqueue_delete(athlete.id, row) if athlete.connected else None
         row.delete_instance()
         return snapshot, item
@@ -258,10 +267,10 @@ async def create_workout(
 
 
 async def update_workout(
-    pool: IntervalsPool, athlete_id: int, workout_id: str, changes: Any, *, override: bool = False
+    pool: IntervalsPool, athlete_id: int, workout_id: str, wanted: Any, *, override: bool = False
 ) -> Feedback:
     """Change any subset of a workout's fields, then sync."""
-    parsed = parse(WorkoutChanges, changes)
+    parsed = parse(WorkoutChanges, wanted)
     item, warnings = await db.call(_update_row, athlete_id, workout_id, parsed, override)
     status, message = await _sync_outcome(pool, item)
     data = await db.call(_read, athlete_id, workout_id)

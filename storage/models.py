@@ -296,6 +296,22 @@ class PendingAction(BaseModel):
         indexes = ((("athlete", "created_at"), False),)
 
 
+class ChangeLog(BaseModel):
+    """A change made through the bot in the last 24 hours, with what it takes to undo it."""
+
+    id = AutoField()
+    athlete = ForeignKeyField(Athlete, backref="changes", on_delete="CASCADE")
+    kind = CharField(max_length=16)
+    summary = TextField(default="")
+    payload: Any = JSONField(default=dict)
+    created_at = DateTimeField(default=utcnow)
+    undone_at = DateTimeField(null=True)
+
+    class Meta:
+        table_name = "change_log"
+        indexes = ((("athlete", "created_at"), False),)
+
+
 ALL_MODELS: tuple[type[BaseModel], ...] = (
     Athlete,
     ChatIdentity,
@@ -309,4 +325,5 @@ ALL_MODELS: tuple[type[BaseModel], ...] = (
     NutritionEntry,
     ConversationTurn,
     PendingAction,
+    ChangeLog,
 )

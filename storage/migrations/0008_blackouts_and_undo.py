@@ -1,4 +1,4 @@
-"""Unavailable date ranges and daily caps (max minutes per weekday)."""
+"""Unavailable date ranges, daily caps (max minutes per weekday), and the change log behind undo."""
 
 from typing import Any
 
@@ -24,5 +24,18 @@ def up(migrator: Any, db: pw.Database) -> None:
             table_name = "unavailable_dates"
             indexes = ((("athlete", "end_date"), False),)
 
-    db.create_tables([UnavailableDates])
+    class ChangeLog(pw.Model):
+        athlete = pw.ForeignKeyField(Athlete, on_delete="CASCADE")
+        kind = pw.CharField(max_length=16)
+        summary = pw.TextField(default="")
+        payload = pw.JSONField(default=dict)
+        created_at = pw.DateTimeField()
+        undone_at = pw.DateTimeField(null=True)
+
+        class Meta:
+            database = db
+            table_name = "change_log"
+            indexes = ((("athlete", "created_at"), False),)
+
+    db.create_tables([UnavailableDates, ChangeLog])
     migrate(migrator.add_column("training_availability", "max_minutes", pw.IntegerField(null=True)))
