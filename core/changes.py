@@ -31,18 +31,19 @@ def paused() -> Iterator[None]:
 
 
 def record(athlete_id: int, kind: str, summary: str, payload: dict[str, Any]) -> None:
-    """Log a change (call inside its transaction); entries older than the undo window go."""
-    if not _recording.get():
-        return
-    now = utcnow()
-    ChangeLog.delete().where(
-        (ChangeLog.athlete == athlete_id) & (ChangeLog.created_at < now - WINDOW)
-    ).execute()
-    ChangeLog.create(athlete=athlete_id, kind=kind, summary=summary[:300], payload=payload, created_at=now)
+    """Log a change (call inside its transaction)."""
+    if _recording.get():
+        ChangeLog.create(athlete=athlete_id, kind=kind, summary=summary[:300], payload=payload)
 
 
 def latest(athlete_id: int) -> ChangeLog | None:
-    """The newest change of the last 24 hours not undone yet (sync; call through db.call)."""
+    """The newest change of the last 24 hours not undone yet (sync; call through db.call).
+
+    The athlete's older entries are deleted here, off the write path: nothing can undo them.
+    """
+    ChangeLog.delete().where(
+        (ChangeLog.athlete == athlete_id) & (ChangeLog.created_at < utcnow() - WINDOW)
+    ).execute()
     return (
         ChangeLog.select()
         .where(

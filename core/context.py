@@ -103,9 +103,10 @@ def _workout(w: PlannedWorkout) -> list[str]:
         facts.append(statuses.get(w.sync_status or "", "Local only"))
     lines = [f"- **{_day(w.date)}**: {quote(w.title, 80)} [id: {w.id}]", "  " + " | ".join(facts)]
     if w.steps:
-        lines[-1] += f" | steps: {outline(w.steps, w.type)[:120]}"
+        lines[-1] += f" | main set {outline(w.steps, w.type, main_only=True)[:80]}"
     if w.description:
-        lines[-1] += f" | {quote(w.description, 100)}"
+        # The steps say the structure; the description's start still carries the athlete's notes.
+        lines[-1] += f" | {quote(w.description, 50 if w.steps else 100)}"
     return lines
 
 

@@ -10,7 +10,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from core.fields import Step, WorkoutStep
+from core.fields import WorkoutStep
+
+# Stored steps are plain dicts, already checked (core.steps); reading them needs no model.
+Steps = Sequence[WorkoutStep | dict[str, Any]]
 
 _CUES = {"warmup": "Warmup", "cooldown": "Cooldown", "recovery": "Recovery"}
 
@@ -28,63 +31,69 @@ def _distance(km: float) -> str:
     return f"{km:g}km" if km >= 1 else f"{round(km * 1000)}mtr"
 
 
-def _target(step: Step, sport: str) -> str:
-    if step.power_percent is not None:
-        if step.power_percent_end is not None:
-            return f"ramp {step.power_percent}-{step.power_percent_end}%"
-        return f"{step.power_percent}%"
-    if step.hr_zone is not None:
-        return f"Z{step.hr_zone} HR"
-    if step.lthr_percent is not None:
-        return f"{step.lthr_percent}% LTHR"
+def _target(step: dict[str, Any], sport: str) -> str:
+    if step.get("power_percent") is not None:
+        if step.get("power_percent_end") is not None:
+            return f"ramp {step['power_percent']}-{step['power_percent_end']}%"
+        return f"{step['power_percent']}%"
+    if step.get("hr_zone") is not None:
+        return f"Z{step['hr_zone']} HR"
+    if step.get("lthr_percent") is not None:
+        return f"{step['lthr_percent']}% LTHR"
     unit = "/100m" if sport == "Swim" else "/km"
-    return f"{step.pace}{unit} Pace"
+    return f"{step['pace']}{unit} Pace"
 
 
-def _amount(step: Step) -> str:
-    return _distance(step.distance_km) if step.distance_km is not None else _duration(step.minutes or 0)
+def _amount(step: dict[str, Any]) -> str:
+    km = step.get("distance_km")
+    return _distance(km) if km is not None else _duration(step.get("minutes") or 0)
 
 
-def _line(step: Step, sport: str) -> str:
-    cue = _CUES.get(step.kind)
+def _line(step: dict[str, Any], sport: str) -> str:
+    cue = _CUES.get(step["kind"])
     return " ".join(p for p in ("-", cue, _amount(step), _target(step, sport)) if p)
 
 
-def _parsed(steps: Sequence[WorkoutStep | dict[str, Any]]) -> list[WorkoutStep]:
-    return [s if isinstance(s, WorkoutStep) else WorkoutStep.model_validate(s) for s in steps]
+def _plain(steps: Steps) -> list[dict[str, Any]]:
+    return [s.model_dump(exclude_none=True) if isinstance(s, WorkoutStep) else s for s in steps]
 
 
-def render(steps: Sequence[WorkoutStep | dict[str, Any]], sport: str) -> str:
+def render(steps: Steps, sport: str) -> str:
     """The workout text for checked steps (see core.steps)."""
     lines: list[str] = []
-    for step in _parsed(steps):
-        if step.kind == "repeat":
+    for step in _plain(steps):
+        if step["kind"] == "repeat":
             if lines and lines[-1]:
                 lines.append("")
-            lines.append(f"{step.repeat}x")
-            lines.extend(_line(inner, sport) for inner in step.steps or [])
+            lines.append(f"{step['repeat']}x")
+            lines.extend(_line(inner, sport) for inner in step["steps"])
             lines.append("")
         else:
             lines.append(_line(step, sport))
     return "\n".join(lines).strip()
 
 
-def outline(steps: Sequence[WorkoutStep | dict[str, Any]], sport: str) -> str:
-    """The structure on one line, e.g. ``10m 60%, 3x(5m 105%, 3m 55%), 10m 50%``."""
+def outline(steps: Steps, sport: str, *, main_only: bool = False) -> str:
+    """The structure on one line, e.g. ``10m 60%, 3x(5m 105%, 3m 55%), 10m 50%``.
 
-    def short(step: Step) -> str:
+    ``main_only`` leaves out warm-up and cool-down (the context's short form).
+    """
+
+    def short(step: dict[str, Any]) -> str:
         return f"{_amount(step)} {_target(step, sport)}"
 
     parts = []
-    for step in _parsed(steps):
-        if step.kind == "repeat":
-            parts.append(f"{step.repeat}x({', '.join(short(s) for s in step.steps or [])})")
+    for step in _plain(steps):
+        if main_only and step["kind"] in ("warmup", "cooldown"):
+            continue
+        if step["kind"] == "repeat":
+            parts.append(f"{step['repeat']}x({', '.join(short(s) for s in step['steps'])})")
         else:
             parts.append(short(step))
     return ", ".join(parts)
 
 
-def description(text: str, steps: Sequence[WorkoutStep | dict[str, Any]] | None, sport: str) -> str:
+def description(text: str, steps: Steps | None, sport: str) -> str:
     """An event's description: the athlete's own text as it is, then the workout text."""
     if not steps:
         return text

@@ -61,11 +61,17 @@ def availability_map(athlete_id: int) -> dict[int, dict[str, Any]]:
     return {r.day_of_week: r.__data__ for r in rows}
 
 
-def calendar(athlete_id: int, first: dt.date, last: dt.date, leaving: Any = None) -> Calendar:
+def calendar(
+    athlete_id: int, first: dt.date, last: dt.date, leaving: Any = None, *, capped: bool = True
+) -> Calendar:
     """Unavailable ranges and the minutes planned per day from ``first`` to ``last``.
 
     ``leaving``: a condition on the workouts about to go (moved or replaced), which do not count.
+    ``capped``: whether any weekday has a cap; without one the minutes are not needed.
     """
+    dated = blackouts.ranges(athlete_id, first, last)
+    if not capped:
+        return Calendar(dated)
     query = PlannedWorkout.select(PlannedWorkout.date, PlannedWorkout.duration_minutes).where(
         (PlannedWorkout.athlete == athlete_id)
         & (PlannedWorkout.date >= first)
@@ -77,7 +83,7 @@ def calendar(athlete_id: int, first: dt.date, last: dt.date, leaving: Any = None
     booked: dict[dt.date, int] = {}
     for w in query:
         booked[w.date] = booked.get(w.date, 0) + (w.duration_minutes or 0)
-    return Calendar(blackouts.ranges(athlete_id, first, last), booked)
+    return Calendar(dated, booked)
 
 
 def _check_conflicts(
@@ -92,6 +98,7 @@ def _check_conflicts(
         day - dt.timedelta(days=3),
         day + dt.timedelta(days=7),
         (PlannedWorkout.id == exclude_id) if exclude_id else None,
+        capped=any(day.get("max_minutes") for day in availability.values()),
     )
     warnings = availability_problems(fields, availability, dated)
     same_slot = PlannedWorkout.select().where(

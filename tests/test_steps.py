@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from peewee import Database
 
-from core import steps, workouts
+from core import context, steps, workouts
 from core.errors import ValidationError
 from core.fields import WorkoutStep
 from core.intervals import IntervalsPool
@@ -84,6 +84,8 @@ async def test_structured_workout_reaches_intervals_as_workout_text(
     [event] = fake_intervals.events("i1001")
     assert event["description"].startswith("Stay seated.\n\n- Warmup 10m ramp 50-70%")
     assert len(event["workout_doc"]["steps"]) == 4 and event["moving_time"] == 3600
+    system = context.build(athlete, dt.date.today())
+    assert "Ride | 60min | TSS" in system and "main set 3x(10m 90%, 5m 55%) | «Stay seated.»" in system
 
     # Longer intervals without new steps would disagree with them: refused, nothing changes.
     with pytest.raises(ValidationError):
