@@ -388,6 +388,8 @@ async def test_plan_generation_job(
     assert "Old plan ride" not in titles and "Club run" in titles and titles["Club run"].origin == "intervals"
     assert titles["Run day"].date == no_bike and PlannedWorkout.get_or_none(PlannedWorkout.id == old) is None
     sent = fake_intervals.requests[before:]
+    # The replaced workout leaves in one bulk delete, the plan arrives in one bulk create.
+    assert [(r.method, r.path.rsplit("/", 1)[-1]) for r in sent] == [("PUT", "bulk-delete"), ("POST", "bulk")]
     [bulk] = [r for r in sent if r.method == "POST"]
     assert bulk.path.endswith("/events/bulk") and {e["name"] for e in bulk.body} == {
         "Swim day",

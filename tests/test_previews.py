@@ -5,7 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from core import sync, workouts
 from core.conversation import Coach
+from core.intervals import IntervalsPool
 from core.messages import Reply
 from storage.models import PendingAction, PlannedWorkout, WeeklyTrainingPlan, utcnow
 from tests.fakes.gemini import FakeGemini, call, json_reply, text
@@ -165,3 +167,20 @@ async def test_bad_steps_from_the_model_are_repaired_or_never_saved(
     await coach.handle(pressed("pia", shown, "Save to calendar"))
     assert [w.title for w in PlannedWorkout.select()] == ["Fixed"]
     assert [e["name"] for e in fake_intervals.events("i1001")] == ["Fixed"]
+
+
+async def test_a_failed_bulk_sync_on_save_is_retried_not_lost(
+    coach: Coach, fake_gemini: FakeGemini, fake_intervals: FakeIntervals, pool: IntervalsPool
+) -> None:
+    athlete = await make_athlete("pia", fake_intervals)
+    old = {"date": START.isoformat(), "title": "Old ride", "type": "Ride", "duration_minutes": 30}
+    await workouts.create_workout(pool, athlete, old)
+    shown = await preview(coach, fake_gemini, "New ride")
+    fake_intervals.fail_next(2, "500")  # the bulk delete and the bulk create
+    saved = await coach.handle(pressed("pia", shown, "Save to calendar"))
+    assert saved.sync_status == "pending" and "sync automatically" in saved.text
+    assert [e["name"] for e in fake_intervals.events("i1001")] == ["Old ride"]
+
+    await sync.drain(pool)
+    assert [e["name"] for e in fake_intervals.events("i1001")] == ["New ride"]
+    assert PlannedWorkout.get().sync_status == "SYNCED"

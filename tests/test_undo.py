@@ -72,10 +72,9 @@ async def test_undo_a_saved_plan_restores_what_it_replaced(
     assert names(fake_intervals) == {"Old tempo", "Old long ride", "Club run"}
     [club] = [e for e in fake_intervals.events("i1001") if e["name"] == "Club run"]
     assert club == own  # the athlete's own event was never touched
-    sent = fake_intervals.requests[before:]
-    assert sum(r.method == "DELETE" for r in sent) == 3 and [r.path for r in sent if r.method == "POST"] == [
-        "/api/v1/athlete/i1001/events/bulk"
-    ]
+    # One request removes the plan's three events, one brings the two old ones back.
+    sent = [(r.method, r.path.rsplit("/", 1)[-1], r.status) for r in fake_intervals.requests[before:]]
+    assert sent == [("PUT", "bulk-delete", 200), ("POST", "bulk", 200)]
     tempo = next(e for e in fake_intervals.events("i1001") if e["name"] == "Old tempo")
     assert tempo["workout_doc"]["steps"]  # restored with its steps
     assert {w.title for w in PlannedWorkout.select().where(PlannedWorkout.origin == "coach")} == {
