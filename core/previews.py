@@ -58,7 +58,7 @@ def render(draft: plans.Draft) -> str:
         f"\nTotal: {len(workouts)} workouts, TSS {sum(w.tss or 0 for w in workouts)}, {_hours(minutes)}."
     )
     if draft.dropped:
-        lines.append("Left out because they broke your availability or limits:")
+        lines.append("Left out (still breaking your availability, limits or the workout rules):")
         lines.extend(f"- {problem}" for problem in draft.dropped)
     lines.append("\nNothing is in your calendar yet. This preview stays valid for 24 hours.")
     return "\n".join(lines)

@@ -147,7 +147,7 @@ def measure(steps: Sequence[WorkoutStep], sport: str, duration_minutes: int | No
     if duration_minutes and abs(minutes - duration_minutes) > TOLERANCE * duration_minutes:
         raise ValidationError(
             f"The steps add up to {minutes:.0f} minutes but the workout is {duration_minutes}; "
-            "make them agree (within 5 %)."
+            "make them agree (within 5 %), or give steps: [] to drop the steps."
         )
     tss = sum(_minutes(s, sport) * n / 60 * _intensity(s) ** 2 * 100 for s, n in flatten(steps))
     return Measured(max(1, round(minutes)), round(tss))
