@@ -101,6 +101,17 @@ def _claim(athlete_id: int, action_id: str, choice: str) -> Claimed:
     return Claimed(action_id, action.kind, dict(action.payload), choice == "yes", labels[choice], choice)
 
 
+def _release(athlete_id: int, action_id: str) -> None:
+    PendingAction.update(used_at=None, choice=None).where(
+        (PendingAction.id == action_id) & (PendingAction.athlete == athlete_id)
+    ).execute()
+
+
+async def release(athlete_id: int, action_id: str) -> None:
+    """Give back a claimed action whose press was refused (e.g. rate limited): its buttons work again."""
+    await db.call(_release, athlete_id, action_id)
+
+
 async def claim(athlete_id: int, payload: str) -> Claimed:
     """Spend the action behind a pressed button, once."""
     action_id, choice = parse(payload)

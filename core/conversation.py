@@ -237,7 +237,7 @@ class Coach:
             return await previews.answer(self.pool, self.plan_runner, athlete_id, claimed)
         if not claimed.accepted:
             return Reply("OK, I won't generate a new plan.")
-        await plans.check_rate(athlete_id)
+        await previews.within_rate(athlete_id, claimed)
         return await self.plan_runner(
             plans.PlanRequest.from_payload(athlete_id, claimed.payload), claimed.action_id
         )

@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 
 from core import actions, plans, workout_text
 from core.clock import DAY_NAMES, day_of_week
+from core.errors import RateLimited
 from core.fields import WorkoutDraft
 from core.intervals import IntervalsPool
 from core.llm import Model
@@ -23,6 +24,10 @@ KIND = "plan_preview"
 
 # Asks the model for a plan (in this process or the worker's); the key is unique per request.
 PlanRunner = Callable[[plans.PlanRequest, str], Awaitable[Reply]]
+
+
+def _workouts(n: int) -> str:
+    return f"{n} workout" if n == 1 else f"{n} workouts"
 
 
 def _hours(minutes: int) -> str:
@@ -55,7 +60,7 @@ def render(draft: plans.Draft) -> str:
     lines.extend(_line(w) for w in workouts)
     minutes = sum(w.duration_minutes or 0 for w in workouts)
     lines.append(
-        f"\nTotal: {len(workouts)} workouts, TSS {sum(w.tss or 0 for w in workouts)}, {_hours(minutes)}."
+        f"\nTotal: {_workouts(len(workouts))}, TSS {sum(w.tss or 0 for w in workouts)}, {_hours(minutes)}."
     )
     if draft.dropped:
         lines.append("Left out (still breaking your availability, limits or the workout rules):")
@@ -73,17 +78,27 @@ async def create(model: Model, request: plans.PlanRequest) -> Reply:
 
 def _saved(draft: plans.Draft) -> str:
     tss = sum(w.tss or 0 for w in draft.workouts)
-    text = f"Saved your {draft.request.days}-day plan: {len(draft.workouts)} workouts, total TSS {tss}."
+    text = f"Saved your {draft.request.days}-day plan: {_workouts(len(draft.workouts))}, total TSS {tss}."
     if draft.dropped:
         text += " Left out because your availability changed: " + "; ".join(draft.dropped)
     return text
+
+
+async def within_rate(athlete_id: int, claimed: actions.Claimed) -> None:
+    """Refuse a generation over the hourly limit; the refused press is given back, so the
+    buttons (a preview's "Save to calendar" too) still work."""
+    try:
+        await plans.check_rate(athlete_id)
+    except RateLimited:
+        await actions.release(athlete_id, claimed.action_id)
+        raise
 
 
 async def answer(pool: IntervalsPool, runner: PlanRunner, athlete_id: int, claimed: actions.Claimed) -> Reply:
     """Act on a press of one of the preview's buttons."""
     draft = plans.Draft.from_payload(athlete_id, claimed.payload)
     if claimed.choice == "again":
-        await plans.check_rate(athlete_id)
+        await within_rate(athlete_id, claimed)
         return await runner(draft.request, claimed.action_id)
     if not claimed.accepted:
         return Reply("OK, I dropped that plan. Your calendar is unchanged.")

@@ -80,9 +80,9 @@ def test_piped_session_replays_end_to_end(
     assert "Connected to Intervals.icu as Tess" in out
     assert "Added an easy run for tomorrow." in out and "✅ Synced to Intervals.icu." in out
     assert "[1] Generate plan  [2] Cancel" in out
-    assert "Total: 1 workouts, TSS 60, 1.5 h." in out
+    assert "Total: 1 workout, TSS 60, 1.5 h." in out
     assert "[1] Save to calendar  [2] Regenerate  [3] Cancel" in out
-    assert "Saved your 3-day plan: 1 workouts, total TSS 60" in out
+    assert "Saved your 3-day plan: 1 workout, total TSS 60" in out
     assert "Z2 ride" in out.split("Your next 14 days:")[1]
     assert "key-terminal-12345" not in done.stderr
     # The plan replaced the uncompleted run in its range, here and in Intervals.icu.

@@ -56,7 +56,11 @@ async def test_regenerate_shows_a_new_preview_and_counts_against_the_limit(
     # Eight more generations this hour make ten: the next "Regenerate" is refused.
     generations_used(athlete, 8)
     refused = await coach.handle(pressed("pia", second, "Regenerate"))
-    assert "10 plans in the last hour" in refused.text
+    assert "10 plans in the last hour" in refused.text and refused.chosen is None
+    # The refused press is not spent: the preview can still be saved.
+    saved = await coach.handle(pressed("pia", second, "Save to calendar"))
+    assert "Saved your 3-day plan: 1 workout" in saved.text
+    assert [w.title for w in PlannedWorkout.select()] == ["Second idea"]
     assert len(fake_gemini.requests) == 4  # two turn steps and two plans: the refused one asked nothing
 
 
@@ -160,7 +164,7 @@ async def test_bad_steps_from_the_model_are_repaired_or_never_saved(
     assert "broke these rules" in repair
     assert "steps.0.minutes" in repair and "steps.0.power_percent" in repair
     assert "add up to 60 minutes but the workout is 30" in repair and "never power" in repair
-    assert "Total: 1 workouts" in shown.text
+    assert "Total: 1 workout" in shown.text
     for title in ("Too hard", "Too long", "Power run"):
         assert f"{title!r}" in shown.text.split("Left out")[1]
 
