@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from peewee import Database
 
-from core import context, steps, workouts
+from core import context, pull, steps, workouts
 from core.errors import ValidationError
 from core.fields import WorkoutStep
 from core.intervals import IntervalsPool
@@ -100,3 +100,32 @@ async def test_structured_workout_reaches_intervals_as_workout_text(
         pool, athlete, {"date": DAY, "title": "Mine", "type": "Run", "description": own}
     )
     assert any(e["description"] == own for e in fake_intervals.events("i1001"))
+
+
+async def test_a_pull_keeps_our_workout_text_apart_and_takes_an_edit_there_as_written(
+    db: Database, fake_intervals: FakeIntervals, pool: IntervalsPool
+) -> None:
+    athlete = await make_athlete("sia", fake_intervals)
+    fields = {
+        "date": DAY,
+        "title": "Sweet spot",
+        "type": "Ride",
+        "description": "Seated.",
+        "steps": SWEET_SPOT,
+    }
+    wid = (await workouts.create_workout(pool, athlete, fields)).data["id"]
+    await pull.pull(pool, athlete)
+    row = PlannedWorkout.get_by_id(wid)
+    assert (
+        row.description == "Seated."
+        and row.steps == steps.apply({**fields, "duration_minutes": None})["steps"]
+    )
+
+    # The athlete rewrites the workout in Intervals.icu's builder: their text wins, as written.
+    edited = "Seated.\n\n- 20m 60%\n- 40m 75%"
+    await pool.client("i1001", "key-a-0123456789").update_event(row.remote_event_id, {"description": edited})
+    await pull.pull(pool, athlete)
+    row = PlannedWorkout.get_by_id(wid)
+    assert row.description == edited and row.steps is None
+    [event] = fake_intervals.events("i1001")
+    assert event["description"] == edited
