@@ -20,6 +20,13 @@ from tests.helpers.plans import SWEET_SPOT
 
 DAY = (dt.date.today() + dt.timedelta(days=2)).isoformat()
 
+SEATED: dict[str, Any] = {
+    "date": DAY,
+    "title": "Sweet spot",
+    "type": "Ride",
+    "description": "Stay seated.",
+    "steps": SWEET_SPOT,
+}
 TEMPO_RUN: list[dict[str, Any]] = [
     {"kind": "warmup", "minutes": 10, "hr_zone": 1},
     {"kind": "interval", "distance_km": 5, "pace": "4:30"},
@@ -70,14 +77,7 @@ async def test_structured_workout_reaches_intervals_as_workout_text(
     db: Database, fake_intervals: FakeIntervals, pool: IntervalsPool
 ) -> None:
     athlete = await make_athlete("sia", fake_intervals)
-    fields = {
-        "date": DAY,
-        "title": "Sweet spot",
-        "type": "Ride",
-        "description": "Stay seated.",
-        "steps": SWEET_SPOT,
-    }
-    created = await workouts.create_workout(pool, athlete, {**fields, "duration_minutes": 60, "tss": 5})
+    created = await workouts.create_workout(pool, athlete, {**SEATED, "duration_minutes": 60, "tss": 5})
     row = PlannedWorkout.get_by_id(created.data["id"])
     assert row.duration_minutes == 60 and row.tss == steps.measure(parsed(SWEET_SPOT), "Ride", 60).tss
     assert row.description == "Stay seated."
@@ -106,23 +106,13 @@ async def test_a_pull_keeps_our_workout_text_apart_and_takes_an_edit_there_as_wr
     db: Database, fake_intervals: FakeIntervals, pool: IntervalsPool
 ) -> None:
     athlete = await make_athlete("sia", fake_intervals)
-    fields = {
-        "date": DAY,
-        "title": "Sweet spot",
-        "type": "Ride",
-        "description": "Seated.",
-        "steps": SWEET_SPOT,
-    }
-    wid = (await workouts.create_workout(pool, athlete, fields)).data["id"]
+    wid = (await workouts.create_workout(pool, athlete, SEATED)).data["id"]
     await pull.pull(pool, athlete)
     row = PlannedWorkout.get_by_id(wid)
-    assert (
-        row.description == "Seated."
-        and row.steps == steps.apply({**fields, "duration_minutes": None})["steps"]
-    )
+    assert row.description == "Stay seated." and row.steps == steps.apply(SEATED)["steps"]
 
     # The athlete rewrites the workout in Intervals.icu's builder: their text wins, as written.
-    edited = "Seated.\n\n- 20m 60%\n- 40m 75%"
+    edited = "Stay seated.\n\n- 20m 60%\n- 40m 75%"
     await pool.client("i1001", "key-a-0123456789").update_event(row.remote_event_id, {"description": edited})
     await pull.pull(pool, athlete)
     row = PlannedWorkout.get_by_id(wid)
