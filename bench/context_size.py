@@ -3,7 +3,7 @@
 The athlete of ``bench.seed`` (ten upcoming workouts with descriptions, seven days
 of activities, availability with notes, an active plan, connected to Intervals.icu),
 counted with the fake Gemini's tokenizer. For scale it also counts the whole first
-request of a turn: the instruction, the fourteen tool declarations and a question.
+request of a turn: the instruction, every tool declaration and a question.
 """
 
 from __future__ import annotations

@@ -204,7 +204,7 @@ async def run(env: BenchEnv) -> Section:
     clock = Stopwatch()
     section = Section("Peak memory (max RSS per process)")
     with FakeGemini() as gemini:
-        gemini.default = text("Thursday: Sweet spot 1, 75 min in the evening. You are well rested.")
+        gemini.default = text("Thursday: Sweet spot 1, 60 min in the evening. You are well rested.")
         runs = [("`coach chat` (20 piped lines)", _chat(env, gemini))]
         if env.redis_url:
             runs.insert(0, ("`coach worker --burst`", _worker(env)))

@@ -16,8 +16,8 @@ cluster and Redis server on loopback (as `scripts/test` does) and runs `python -
 Nothing reaches the internet: Intervals.icu, Gemini and Telegram are the test suite's fake
 servers (`tests/fakes/`), running in threads of the benchmark process (so their CPU time shares
 the machine with what is measured). The athlete has five years of history: 1,800 activities,
-1,800 wellness rows, 730 planned workouts (10 in the next 14 days), 105 plans, availability with
-notes. Turn overhead uses an in-process model that answers at once (no HTTP), so what is timed
+1,800 wellness rows, 730 planned workouts (10 in the next 14 days, each with steps), 105 plans,
+availability with notes and two daily caps, three unavailable days ahead. Turn overhead uses an in-process model that answers at once (no HTTP), so what is timed
 is core's own work: identifying the athlete, the per-athlete lock, building the system
 instruction from the database, loading and saving history, running the tool and syncing; it is
 the wall time of `await coach.handle(...)`, p50 and p99 (nearest rank) over the timed turns after

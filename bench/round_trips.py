@@ -50,7 +50,7 @@ def _scenarios(seeded: Seeded) -> list[Scenario]:
         Scenario(
             "Schedule question",
             "What is on Thursday?",
-            ScriptedModel(answer("Thursday: Sweet spot 1, 75 min in the evening.")),
+            ScriptedModel(answer("Thursday: Sweet spot 1, 60 min in the evening.")),
             1,
         ),
         Scenario(

@@ -1,8 +1,9 @@
 """The benchmark athlete: five years of activities and wellness, two years of planned workouts.
 
 About 1,800 activities and wellness rows (one a day), 730 planned workouts (720
-past and completed, 10 in the next 14 days with descriptions), availability for
-all seven days (three with notes, one with a gym), and an active plan with older
+past and completed, 10 in the next 14 days with descriptions and steps), availability for
+all seven days (three with notes, one with a gym, two with a daily cap), three
+unavailable days just after the next 14, and an active plan with older
 superseded ones behind it. Linked to the fake Intervals.icu when one is given, with
 the upcoming workouts already synced there, as a real athlete's would be.
 """
@@ -22,11 +23,13 @@ from storage.models import (
     Activity,
     PlannedWorkout,
     TrainingAvailability,
+    UnavailableDates,
     WeeklyTrainingPlan,
     Wellness,
     short_id,
 )
 from tests.fakes.intervals import FakeIntervals
+from tests.helpers.plans import SWEET_SPOT
 
 TIMEZONE = "Europe/Berlin"
 ACTIVITY_DAYS = 1_800
@@ -117,10 +120,30 @@ def _plans_and_availability(athlete_id: int, today: dt.date) -> None:
         focus="mixed",
     )
     notes = {1: "Commute by bike", 3: "Gym at lunch only", 6: "Long ride day, up to 4 hours"}
+    # Caps every scenario's workouts fit under, whatever weekday the benchmark runs on.
+    caps = {1: 90, 3: 120}
     for day in range(7):
         TrainingAvailability.create(
-            athlete=athlete_id, day_of_week=day, gym_access=day == 3, notes=notes.get(day, "")
+            athlete=athlete_id,
+            day_of_week=day,
+            gym_access=day == 3,
+            notes=notes.get(day, ""),
+            max_minutes=caps.get(day),
         )
+    UnavailableDates.create(
+        athlete=athlete_id,
+        start_date=today + dt.timedelta(days=16),
+        end_date=today + dt.timedelta(days=18),
+        reason="Work trip",
+    )
+
+
+# Generated plans give every ride and run steps (rides: an hour of sweet spot).
+RUN_STEPS = [
+    {"kind": "warmup", "minutes": 10, "hr_zone": 1},
+    {"kind": "steady", "minutes": 55, "hr_zone": 2},
+    {"kind": "cooldown", "minutes": 10, "hr_zone": 1},
+]
 
 
 def _planned(athlete_id: int, today: dt.date) -> list[str]:
@@ -150,8 +173,9 @@ def _planned(athlete_id: int, today: dt.date) -> list[str]:
             title=f"Sweet spot {i}" if i % 3 else f"Long run {i}",
             description=DESCRIPTION,
             type="Ride" if i % 3 else "Run",
-            duration_minutes=75,
+            duration_minutes=60 if i % 3 else 75,
             tss=80,
+            steps=SWEET_SPOT if i % 3 else RUN_STEPS,
             intensity="moderate",
             time_of_day="evening",
         )

@@ -46,10 +46,11 @@ async def _time_turns(
 
 
 def _update_calls(workout_id: str) -> Callable[[], ModelTurn]:
-    durations = itertools.cycle((60, 75))
+    # The TSS target: the seeded workouts have steps, so their duration follows the steps.
+    targets = itertools.cycle((60, 75))
 
     def make() -> ModelTurn:
-        args = {"workout_id": workout_id, "duration_minutes": next(durations)}
+        args = {"workout_id": workout_id, "tss": next(targets)}
         return calls_turn(("update_planned_workout", args))
 
     return make
@@ -104,7 +105,7 @@ async def run(env: BenchEnv) -> Section:
             seeded = await seed_athlete(fake=env.intervals)
             pool = IntervalsPool(env.intervals.url, timeout=10.0, rate=NO_PACING)
             try:
-                text_model = ScriptedModel(answer("Thursday: Sweet spot 1, 75 min in the evening."))
+                text_model = ScriptedModel(answer("Thursday: Sweet spot 1, 60 min in the evening."))
                 await _case(
                     env,
                     section,

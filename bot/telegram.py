@@ -47,6 +47,7 @@ COMMANDS = (
     ("plan", "Your next 14 days"),
     ("availability", "Your weekly availability"),
     ("sync", "Sync status, retry"),
+    ("undo", "Take back the last change"),
     ("connect", "Link Intervals.icu: /connect ATHLETE_ID API_KEY"),
     ("timezone", "Set your time zone"),
     ("notify", "What I tell you on my own, quiet hours"),

@@ -19,8 +19,11 @@ from storage import db
 from storage.models import PendingAction, utcnow
 
 TTL = dt.timedelta(hours=2)
+# A plan preview waits a day: the athlete may look at it tonight and save it tomorrow.
+TTLS = {"plan_preview": dt.timedelta(hours=24)}
 
-# kind -> ((label, choice), ...); "yes" performs, "no" declines; other choices pick among ways to act.
+# kind -> ((label, choice), ...); "yes" performs, "no" declines, "again" asks anew; other choices pick
+# among ways to act.
 CHOICES: dict[str, tuple[tuple[str, str], ...]] = {
     "generate_plan": (("Generate plan", "yes"), ("Cancel", "no")),
     "delete_workout": (("Delete", "yes"), ("Keep", "no")),
@@ -29,6 +32,8 @@ CHOICES: dict[str, tuple[tuple[str, str], ...]] = {
     "erase_athlete": (("Erase everything", "yes"), ("Keep", "no")),
     "plan_next_week": (("Plan next week", "yes"), ("Not now", "no")),
     "recovery": (("Make today easy", "easy"), ("Rest today", "rest"), ("Keep the plan", "keep")),
+    "plan_preview": (("Save to calendar", "yes"), ("Regenerate", "again"), ("Cancel", "no")),
+    "undo_change": (("Undo", "yes"), ("Keep", "no")),
 }
 
 _PAYLOAD = re.compile(r"^a:([a-z0-9]{6,16}):([a-z]{2,8})$")
@@ -58,7 +63,10 @@ def create(
     ``expires_at`` (naive UTC) lets a pushed message's buttons outlive the usual two hours.
     """
     action = PendingAction.create(
-        athlete=athlete_id, kind=kind, payload=payload, expires_at=expires_at or utcnow() + TTL
+        athlete=athlete_id,
+        kind=kind,
+        payload=payload,
+        expires_at=expires_at or utcnow() + TTLS.get(kind, TTL),
     )
     return tuple(Button(label, f"a:{action.id}:{choice}") for label, choice in CHOICES[kind])
 
@@ -88,6 +96,9 @@ def _claim(athlete_id: int, action_id: str, choice: str) -> Claimed:
             & (PendingAction.athlete == athlete_id)
             & (PendingAction.used_at.is_null())
             & (PendingAction.expires_at > now)
+            & PendingAction.kind.in_(
+                [k for k, options in CHOICES.items() if choice in dict(options).values()]
+            )
         )
         .execute()
     )
@@ -96,12 +107,25 @@ def _claim(athlete_id: int, action_id: str, choice: str) -> Claimed:
     )
     if action is None:
         raise StaleAction("That button isn't yours or no longer exists.")
+    labels = dict((c, label) for label, c in CHOICES[action.kind])
     if not claimed:
+        if choice not in labels:
+            raise StaleAction("That button isn't one I recognise. Please ask me again.")
         if action.used_at is not None:
             raise StaleAction("You already answered that one.")
         raise StaleAction("That button has expired. Please ask me again.")
-    labels = dict((c, label) for label, c in CHOICES[action.kind])
     return Claimed(action_id, action.kind, dict(action.payload), choice == "yes", labels[choice], choice)
+
+
+def _release(athlete_id: int, action_id: str) -> None:
+    PendingAction.update(used_at=None, choice=None).where(
+        (PendingAction.id == action_id) & (PendingAction.athlete == athlete_id)
+    ).execute()
+
+
+async def release(athlete_id: int, action_id: str) -> None:
+    """Give back a claimed action whose press was refused (e.g. rate limited): its buttons work again."""
+    await db.call(_release, athlete_id, action_id)
 
 
 async def claim(athlete_id: int, payload: str) -> Claimed:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from core import cache
-from core.clock import DAY_NAMES
+from core import athletes, blackouts, cache, changes
+from core.clock import DAY_NAMES, today_in
 from core.errors import ValidationError
 from core.feedback import Feedback
 from core.fields import AvailabilityChanges, parse
@@ -32,14 +32,17 @@ def _day_dict(day: int, row: TrainingAvailability | None) -> dict[str, Any]:
     out: dict[str, Any] = {"day_of_week": day, "day_name": DAY_NAMES[day]}
     out.update({flag: bool(source[flag]) for flag in FLAGS})
     out["notes"] = source["notes"] or ""
+    out["max_minutes"] = source["max_minutes"]
     return out
 
 
 def describe(day: dict[str, Any]) -> tuple[list[str], list[str], list[str]]:
-    """A day's (free times, equipment, location limits) in words."""
+    """A day's (free times, equipment, limits) in words."""
     times = [t for t in ("morning", "afternoon", "evening") if day[t]]
     kit = [k for k, f in (("bike", "bike_access"), ("gym", "gym_access")) if day[f]]
     limits = [c for c, f in (("indoor only", "indoor_only"), ("outdoor only", "outdoor_only")) if day[f]]
+    if day.get("max_minutes"):
+        limits.append(f"max {day['max_minutes']} min")
     return times, kit, limits
 
 
@@ -59,31 +62,40 @@ def _load_week(athlete_id: int) -> list[dict[str, Any]]:
 async def get_availability(athlete_id: int) -> Feedback:
     """The athlete's weekly availability (design: get_training_availability)."""
     week = await db.call(read_week, athlete_id)
-    return Feedback(True, "Weekly availability.", data={"availability": week})
+    today = today_in((await db.call(athletes.get, athlete_id)).timezone)
+    unavailable = await db.call(blackouts.upcoming, athlete_id, today)
+    return Feedback(
+        True, "Weekly availability.", data={"availability": week, "unavailable_dates": unavailable}
+    )
 
 
-def _write(athlete_id: int, changes: AvailabilityChanges) -> dict[str, Any]:
-    day = changes.day_of_week
-    delta = changes.model_dump(exclude_unset=True, exclude={"day_of_week"})
+def _write(athlete_id: int, wanted: AvailabilityChanges) -> dict[str, Any]:
+    day = wanted.day_of_week
+    delta = wanted.model_dump(exclude_unset=True, exclude={"day_of_week"})
     with db.transaction():
         row = TrainingAvailability.get_or_none(
             (TrainingAvailability.athlete == athlete_id) & (TrainingAvailability.day_of_week == day)
         )
-        merged = {**_day_dict(day, row), **delta}
+        before = _day_dict(day, row)
+        changes.record(
+            athlete_id, "availability", f"changed your {DAY_NAMES[day]} availability", {"before": before}
+        )
+        merged = {**before, **delta}
         if merged["indoor_only"] and merged["outdoor_only"]:
             raise ValidationError("A day can not be both indoor only and outdoor only.")
         if row is None:
             row = TrainingAvailability(athlete=athlete_id, day_of_week=day)
         for key in (*FLAGS, "notes"):
             setattr(row, key, merged[key])
+        row.max_minutes = merged["max_minutes"] or None  # 0 lifts the limit
         row.updated_at = utcnow()
         row.save()
         return _day_dict(day, row)
 
 
-async def update_availability(athlete_id: int, changes: Any) -> Feedback:
+async def update_availability(athlete_id: int, wanted: Any) -> Feedback:
     """Change one weekday's availability (design: update_training_availability)."""
-    parsed = parse(AvailabilityChanges, changes)
+    parsed = parse(AvailabilityChanges, wanted)
     day = await db.call(_write, athlete_id, parsed)
     cache.invalidate("availability", athlete_id)
     logger.info("availability of athlete %s updated for %s", athlete_id, day["day_name"])

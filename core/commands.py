@@ -1,5 +1,5 @@
-"""Slash commands, the same on every platform: /start /help /connect /plan /availability /sync /timezone
-/notify /daily /disconnect /forget (and /join, which is /start for someone already admitted)."""
+"""Slash commands, the same on every platform: /start /help /connect /plan /availability /sync /undo
+/timezone /notify /daily /disconnect /forget (and /join, which is /start for someone already admitted)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from core import (
     actions,
     athletes,
     availability,
+    blackouts,
     clock,
     erase,
     proactive,
@@ -19,6 +20,7 @@ from core import (
     pushes,
     resync,
     sync,
+    undo,
     workouts,
 )
 from core.clock import DAY_NAMES, day_of_week, today_in
@@ -53,8 +55,9 @@ Just write, for example:
 Commands:
 /connect ATHLETE_ID API_KEY - link Intervals.icu (Settings > Developer in Intervals.icu)
 /plan - your next 14 days
-/availability - your weekly availability
+/availability - your weekly availability, daily limits and unavailable dates
 /sync - what is waiting to sync, and retry it
+/undo - take back the last change I made (plans included), one at a time
 /timezone ZONE - set your time zone, e.g. /timezone Europe/Berlin
 /notify - what I tell you on my own (morning, after workouts, recovery, weekly review), quiet hours
 /disconnect - unlink Intervals.icu and erase your key
@@ -71,6 +74,7 @@ COMMANDS = (
     "plan",
     "availability",
     "sync",
+    "undo",
     "timezone",
     "notify",
     "daily",
@@ -130,7 +134,8 @@ async def _plan(services: Services, athlete_id: int, _: list[str]) -> Reply:
 
 
 async def _availability(services: Services, athlete_id: int, _: list[str]) -> Reply:
-    week = (await availability.get_availability(athlete_id)).data["availability"]
+    data = (await availability.get_availability(athlete_id)).data
+    week, away = data["availability"], data["unavailable_dates"]
     lines = ["Your weekly availability:"]
     for day in week[1:] + week[:1]:  # Monday first reads naturally
         times, kit, extra = availability.describe(day)
@@ -140,7 +145,13 @@ async def _availability(services: Services, athlete_id: int, _: list[str]) -> Re
         if day["notes"]:
             line += f" ({day['notes']})"
         lines.append(line)
-    lines.append('\nTell me what changed, e.g. "no gym on Fridays".')
+    if away:
+        lines.append("\nUnavailable:")
+        lines.extend(f"- {blackouts.describe(b)}" for b in away)
+    lines.append(
+        '\nTell me what changed, e.g. "no gym on Fridays", "at most 45 minutes on Mondays" '
+        'or "I\'m away from the 3rd to the 5th".'
+    )
     return Reply("\n".join(lines))
 
 
@@ -174,6 +185,11 @@ async def retry_sync(services: Services, athlete_id: int) -> tuple[str, str | No
     return f"Retried {len(outcomes)} change(s): {done} synced, {len(outcomes) - done} not yet.", sync.overall(
         outcomes
     )
+
+
+async def _undo(services: Services, athlete_id: int, _: list[str]) -> Reply:
+    text, buttons = await undo.offer(athlete_id)
+    return Reply(text, buttons=buttons)
 
 
 async def _timezone(services: Services, athlete_id: int, args: list[str]) -> Reply:
@@ -220,6 +236,7 @@ _HANDLERS = {
     "plan": _plan,
     "availability": _availability,
     "sync": _sync,
+    "undo": _undo,
     "timezone": _timezone,
     "disconnect": _disconnect,
     "notify": _notify,

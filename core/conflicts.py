@@ -1,5 +1,9 @@
 """Planning rules: does a workout fit the athlete's availability, and what would fit instead.
 
+Availability is the weekly pattern (times, equipment, a cap on minutes per
+weekday) plus a Calendar of dated facts: unavailable ranges and the minutes
+already planned on each day.
+
 Pure functions over plain dicts, so the services, the tools and plan generation
 share them and tests need no database.
 """
@@ -7,24 +11,51 @@ share them and tests need no database.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
+from core.blackouts import covering
+from core.blackouts import describe as describe_blackout
 from core.clock import DAY_NAMES, day_of_week
 from core.fields import TIMES_OF_DAY
 
 Availability = Mapping[int, Mapping[str, Any]]
 
 
-def availability_problems(workout: Mapping[str, Any], availability: Availability) -> list[str]:
-    """Reasons the workout does not fit that weekday's availability (empty when it fits)."""
+@dataclass(frozen=True)
+class Calendar:
+    """Dated limits: unavailable ranges, and minutes already planned per day (other workouts)."""
+
+    blackouts: Sequence[dict[str, Any]] = ()
+    booked: Mapping[dt.date, int] = field(default_factory=dict)
+
+
+def _dated_problems(
+    workout: Mapping[str, Any], day: Mapping[str, Any] | None, calendar: Calendar
+) -> list[str]:
+    blackout = covering(list(calendar.blackouts), workout["date"])
+    if blackout is not None:
+        return [f"You are unavailable on {workout['date']}: {describe_blackout(blackout)}"]
+    cap = day.get("max_minutes") if day else None
+    total = calendar.booked.get(workout["date"], 0) + (workout.get("duration_minutes") or 0)
+    if cap and total > cap:
+        name = DAY_NAMES[day_of_week(workout["date"])]
+        return [f"{name}s are limited to {cap} minutes of training; this makes {total}"]
+    return []
+
+
+def availability_problems(
+    workout: Mapping[str, Any], availability: Availability, calendar: Calendar | None = None
+) -> list[str]:
+    """Reasons the workout does not fit that day (empty when it fits)."""
     if workout["type"] == "Rest":
         return []
     day = availability.get(day_of_week(workout["date"]))
+    problems = _dated_problems(workout, day, calendar or Calendar())
     if day is None:
-        return []
+        return problems
     name = DAY_NAMES[day_of_week(workout["date"])]
-    problems = []
     slot = workout.get("time_of_day")
     if not any(day[t] for t in TIMES_OF_DAY):
         problems.append(f"You marked yourself unavailable all day on {name}s")
@@ -55,6 +86,7 @@ def suggest_alternatives(
     today: dt.date,
     taken: set[tuple[dt.date, str | None]] | None = None,
     limit: int = 3,
+    calendar: Calendar | None = None,
 ) -> list[str]:
     """Dates (and times) near the wanted one that fit availability, nearest first."""
     wanted: dt.date = workout["date"]
@@ -65,7 +97,7 @@ def suggest_alternatives(
     if slot:
         for other in _slots(availability.get(day_of_week(wanted))):
             candidate = {**workout, "time_of_day": other}
-            if other != slot and not availability_problems(candidate, availability):
+            if other != slot and not availability_problems(candidate, availability, calendar):
                 out.append(f"{DAY_NAMES[day_of_week(wanted)]} {wanted.isoformat()} ({other})")
                 break
     offsets = sorted((d for d in range(-3, 8) if d), key=lambda d: (abs(d), d))
@@ -78,7 +110,7 @@ def suggest_alternatives(
         candidate = {**workout, "date": day, "time_of_day": pick if slot else None}
         if pick is None or (day, candidate["time_of_day"]) in taken:
             continue
-        if not availability_problems(candidate, availability):
+        if not availability_problems(candidate, availability, calendar):
             when = f" ({candidate['time_of_day']})" if candidate["time_of_day"] else ""
             out.append(f"{DAY_NAMES[day_of_week(day)]} {day.isoformat()}{when}")
     return out[:limit]

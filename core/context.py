@@ -11,8 +11,10 @@ from __future__ import annotations
 import datetime as dt
 
 from core.availability import describe, read_week
+from core.blackouts import SHOWN, upcoming
 from core.clock import DAY_NAMES, day_of_week
 from core.plans import current as current_plan
+from core.workout_text import outline
 from storage.models import Activity, Athlete, PlannedWorkout, Wellness
 
 WINDOW_DAYS = 14
@@ -100,8 +102,11 @@ def _workout(w: PlannedWorkout) -> list[str]:
         statuses = {"SYNCED": "Synced", "PENDING": "Pending", "FAILED": "Sync failed"}
         facts.append(statuses.get(w.sync_status or "", "Local only"))
     lines = [f"- **{_day(w.date)}**: {quote(w.title, 80)} [id: {w.id}]", "  " + " | ".join(facts)]
+    if w.steps:
+        lines[-1] += f" | main set {outline(w.steps, w.type, main_only=True)[:80]}"
     if w.description:
-        lines[-1] += f" | {quote(w.description, 100)}"
+        # The steps say the structure; the description's start still carries the athlete's notes.
+        lines[-1] += f" | {quote(w.description, 50 if w.steps else 100)}"
     return lines
 
 
@@ -124,7 +129,7 @@ def _planned(athlete: Athlete, today: dt.date) -> list[str]:
     return lines
 
 
-def _availability(athlete: Athlete) -> list[str]:
+def _availability(athlete: Athlete, today: dt.date) -> list[str]:
     lines = ["## Training Availability"]
     for day in read_week(athlete.id):
         times, kit, limits = describe(day)
@@ -134,6 +139,13 @@ def _availability(athlete: Athlete) -> list[str]:
         if day["notes"]:
             line += f" | Notes: {quote(day['notes'], 100)}"
         lines.append(line)
+    away = upcoming(athlete.id, today)
+    if away:
+        shown = [
+            f"{b['start_date']}–{b['end_date']}" + (f" {quote(b['reason'], 40)}" if b["reason"] else "")
+            for b in away[:SHOWN]
+        ]
+        lines.append("- **Unavailable**: " + "; ".join(shown) + ("; …" if len(away) > SHOWN else ""))
     return lines
 
 
@@ -161,7 +173,7 @@ def build(athlete_id: int, today: dt.date, platform: str = "chat") -> str:
         _profile(athlete),
         _recent(athlete, today),
         _planned(athlete, today),
-        _availability(athlete),
+        _availability(athlete, today),
         _plan(athlete),
         [RULES],
     ]

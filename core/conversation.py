@@ -13,7 +13,7 @@ import contextlib
 import logging
 import time
 import weakref
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,8 +27,10 @@ from core import (
     erase,
     media,
     plans,
+    previews,
     recovery,
     sync,
+    undo,
     workouts,
 )
 from core.clock import today_in
@@ -38,6 +40,7 @@ from core.llm import MediaRejected, Model, ModelTurn, ModelUnavailable
 from core.logs import athlete_var, platform_var
 from core.messages import Attachment, Incoming, Reply
 from core.metrics import MESSAGES, MODEL_CALLS, TURN_ROUND_TRIPS, TURN_SECONDS, TURN_TOKENS
+from core.previews import PlanRunner
 from core.tools import TOOLS
 from core.tools.base import Tool, ToolContext
 from storage import db
@@ -45,8 +48,6 @@ from storage.models import ConversationTurn
 
 logger = logging.getLogger(__name__)
 
-# Runs a confirmed plan request (the key is unique per confirmation); returns the reply text and sync status.
-PlanRunner = Callable[[plans.PlanRequest, str], Awaitable[tuple[str, str | None]]]
 Locker = Callable[[int], contextlib.AbstractAsyncContextManager[None]]
 
 SYNC_LINES = {
@@ -132,8 +133,11 @@ class Coach:
         async with lock:
             yield
 
-    async def _generate_in_process(self, request: plans.PlanRequest, key: str) -> tuple[str, str | None]:
-        return await plans.generate(self.model, self.pool, request)
+    async def _generate_in_process(self, request: plans.PlanRequest, key: str) -> Reply:
+        try:
+            return await previews.create(self.model, request)
+        except plans.PlanFailed as exc:
+            return Reply(exc.user_message)
 
     async def handle(self, incoming: Incoming) -> Reply | None:
         """Answer one message or button press; None when nothing should be said (see core.access)."""
@@ -292,21 +296,30 @@ class Coach:
     async def press(self, athlete_id: int, payload: str) -> Reply:
         """Perform the action behind a button, at most once, without asking the model."""
         claimed = await actions.claim(athlete_id, payload)
-        text, status = await self._perform(athlete_id, claimed)
+        if claimed.kind in (previews.KIND, "generate_plan", "plan_next_week"):
+            reply = await self._perform_plan(athlete_id, claimed)
+            text, status, buttons = reply.text, reply.sync_status, reply.buttons
+        else:
+            (text, status), buttons = await self._perform(athlete_id, claimed), ()
         if claimed.kind != "erase_athlete" or not claimed.accepted:  # else there is no one to save it for
             await db.call(_save_message, athlete_id, "model", f"[{claimed.label}] {text}")
-        logger.info("action %s athlete=%s accepted=%s", claimed.kind, athlete_id, claimed.accepted)
+        logger.info("action %s athlete=%s choice=%s", claimed.kind, athlete_id, claimed.choice)
         if status and status in SYNC_LINES and "sync" not in text.lower():
             text = f"{text}\n\n{SYNC_LINES[status]}"
-        return Reply(text, sync_status=status, chosen=claimed.label)
+        return Reply(text, buttons=buttons, sync_status=status, chosen=claimed.label)
+
+    async def _perform_plan(self, athlete_id: int, claimed: actions.Claimed) -> Reply:
+        if claimed.kind == previews.KIND:
+            return await previews.answer(self.pool, self.plan_runner, athlete_id, claimed)
+        if not claimed.accepted:
+            return Reply("OK, I won't generate a new plan.")
+        await previews.within_rate(athlete_id, claimed)
+        return await self.plan_runner(
+            plans.PlanRequest.from_payload(athlete_id, claimed.payload), claimed.action_id
+        )
 
     async def _perform(self, athlete_id: int, claimed: actions.Claimed) -> tuple[str, str | None]:
         p = claimed.payload
-        if claimed.kind in ("generate_plan", "plan_next_week"):
-            if not claimed.accepted:
-                return "OK, I won't generate a new plan.", None
-            await plans.check_rate(athlete_id)
-            return await self.plan_runner(plans.PlanRequest.from_payload(athlete_id, p), claimed.action_id)
         if claimed.kind == "delete_workout":
             if not claimed.accepted:
                 return "OK, I kept the workout.", None
@@ -326,6 +339,10 @@ class Coach:
             return await erase.perform(athlete_id, claimed.accepted), None
         if claimed.kind == "recovery":
             return await recovery.respond(self.pool, athlete_id, claimed.choice, p)
+        if claimed.kind == undo.KIND:
+            if not claimed.accepted:
+                return "OK, I left it as it is.", None
+            return await undo.revert(self.pool, athlete_id, int(p["change_id"]))
         if claimed.kind == "retry_sync":
             if not claimed.accepted:
                 return "OK, I'll keep retrying in the background.", None

@@ -10,6 +10,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from core import workout_text
+
 TYPE_TO_REMOTE = {
     "Ride": "Ride",
     "Run": "Run",
@@ -32,7 +34,7 @@ def to_event(w: dict[str, Any]) -> dict[str, Any]:
     body: dict[str, Any] = {
         "start_date_local": f"{w['date']}T{start}",
         "name": w["title"],
-        "description": w.get("description") or "",
+        "description": workout_text.description(w.get("description") or "", w.get("steps"), w["type"]),
         "external_id": external_id(w["id"]),
         "uid": external_id(w["id"]),
     }

@@ -28,11 +28,12 @@ INTENSITIES = ("recovery", "easy", "moderate", "hard", "very_hard")
 TIMES_OF_DAY = ("morning", "afternoon", "evening")
 LOCATIONS = ("indoor", "outdoor", "any")
 FOCUSES = ("endurance", "speed", "strength", "recovery", "mixed")
+STEP_KINDS = ("warmup", "steady", "interval", "recovery", "cooldown", "ramp", "repeat")
 
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
-def _canonical(choices: tuple[str, ...]) -> Callable[[Any], Any]:
+def canonical(choices: tuple[str, ...]) -> Callable[[Any], Any]:
     keyed = {re.sub(r"[\s_-]+", "", c).lower(): c for c in choices}
 
     def pick(value: Any) -> Any:
@@ -58,11 +59,12 @@ def _iso_date(value: Any) -> Any:
 
 
 IsoDate = Annotated[dt.date, BeforeValidator(_iso_date)]
-WorkoutType = Annotated[Literal[WORKOUT_TYPES], BeforeValidator(_canonical(WORKOUT_TYPES))]  # type: ignore[valid-type]
-Intensity = Annotated[Literal[INTENSITIES], BeforeValidator(_canonical(INTENSITIES))]  # type: ignore[valid-type]
-TimeOfDay = Annotated[Literal[TIMES_OF_DAY], BeforeValidator(_canonical(TIMES_OF_DAY))]  # type: ignore[valid-type]
-Location = Annotated[Literal[LOCATIONS], BeforeValidator(_canonical(LOCATIONS))]  # type: ignore[valid-type]
-Focus = Annotated[Literal[FOCUSES], BeforeValidator(_canonical(FOCUSES))]  # type: ignore[valid-type]
+WorkoutType = Annotated[Literal[WORKOUT_TYPES], BeforeValidator(canonical(WORKOUT_TYPES))]  # type: ignore[valid-type]
+Intensity = Annotated[Literal[INTENSITIES], BeforeValidator(canonical(INTENSITIES))]  # type: ignore[valid-type]
+TimeOfDay = Annotated[Literal[TIMES_OF_DAY], BeforeValidator(canonical(TIMES_OF_DAY))]  # type: ignore[valid-type]
+Location = Annotated[Literal[LOCATIONS], BeforeValidator(canonical(LOCATIONS))]  # type: ignore[valid-type]
+StepKind = Annotated[Literal[STEP_KINDS], BeforeValidator(canonical(STEP_KINDS))]  # type: ignore[valid-type]
+Focus = Annotated[Literal[FOCUSES], BeforeValidator(canonical(FOCUSES))]  # type: ignore[valid-type]
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Description = Annotated[str, StringConstraints(strip_whitespace=True, max_length=4000)]
 Notes = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)]
@@ -72,6 +74,39 @@ Tss = Annotated[int, Field(ge=0, le=1000)]
 
 class Input(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Step(Input):
+    """One step of a structured workout: a duration or distance and one target."""
+
+    kind: StepKind = Field(
+        description="warmup, steady, interval, recovery, cooldown, ramp; repeat for a block"
+    )
+    # ge, not gt: Gemini's schema has no exclusiveMinimum; no real step is shorter than 6 s or 10 m.
+    minutes: float | None = Field(
+        None, ge=0.1, le=600, description="Duration in minutes (or give distance_km)"
+    )
+    distance_km: float | None = Field(
+        None, ge=0.01, le=100, description="Distance in km, runs and swims only"
+    )
+    power_percent: int | None = Field(
+        None, ge=30, le=200, description="Power target in % of FTP (rides only); a ramp's start"
+    )
+    power_percent_end: int | None = Field(
+        None, ge=30, le=200, description="Ramp to this % of FTP (ramps and warm-ups)"
+    )
+    hr_zone: int | None = Field(None, ge=1, le=5, description="Heart-rate zone 1-5 (runs and rides)")
+    lthr_percent: int | None = Field(
+        None, ge=50, le=110, description="Heart-rate target in % of threshold HR"
+    )
+    pace: str | None = Field(None, description="Pace m:ss per km (runs) or per 100 m (swims)")
+
+
+class WorkoutStep(Step):
+    """A step, or with kind "repeat" a block: ``repeat`` times the simple ``steps``."""
+
+    repeat: int | None = Field(None, ge=2, le=30, description="With kind repeat: how many times")
+    steps: list[Step] | None = Field(None, description="With kind repeat: the steps repeated, in order")
 
 
 class WorkoutDraft(Input):
@@ -86,6 +121,9 @@ class WorkoutDraft(Input):
     intensity: Intensity | None = Field(None, description="Intensity level")
     time_of_day: TimeOfDay | None = Field(None, description="Preferred time of day")
     location: Location = Field("any", description="Where: indoor, outdoor or any")
+    steps: list[WorkoutStep] | None = Field(
+        None, description="Structured steps; duration and TSS are then computed from them"
+    )
 
 
 class WorkoutChanges(Input):
@@ -100,6 +138,7 @@ class WorkoutChanges(Input):
     intensity: Intensity | None = Field(None, description="New intensity")
     time_of_day: TimeOfDay | None = Field(None, description="New time of day")
     location: Location | None = Field(None, description="New location: indoor, outdoor or any")
+    steps: list[WorkoutStep] | None = Field(None, description="New structured steps; [] removes them")
 
 
 class AvailabilityChanges(Input):
@@ -114,6 +153,18 @@ class AvailabilityChanges(Input):
     indoor_only: bool | None = Field(None, description="Can only train indoors")
     outdoor_only: bool | None = Field(None, description="Can only train outdoors")
     notes: Notes | None = Field(None, description="Additional notes or constraints")
+    max_minutes: int | None = Field(
+        None, ge=0, le=1440, description="Longest total training that day in minutes; 0 removes the limit"
+    )
+
+
+class UnavailableDatesChange(Input):
+    """Add or remove a range of days the athlete can not train."""
+
+    action: Literal["add", "remove"] = Field(description="add or remove unavailable days")
+    start_date: IsoDate = Field(description="First day, YYYY-MM-DD")
+    end_date: IsoDate | None = Field(None, description="Last day, YYYY-MM-DD (default: start_date)")
+    reason: Notes | None = Field(None, description="Why, e.g. travel, illness, race elsewhere")
 
 
 M = TypeVar("M", bound=BaseModel)

@@ -229,6 +229,13 @@ class IntervalsClient:
         )
         return list(result or [])
 
+    async def bulk_delete_events(self, event_ids: list[int]) -> int:
+        """Delete many events by id in one call; missing ones are ignored. Returns how many went."""
+        result = await self._call(
+            "PUT", f"{self._base}/events/bulk-delete", json=[{"id": int(i)} for i in event_ids]
+        )
+        return int((result or {}).get("eventsDeleted", 0))
+
     async def list_activities(
         self, oldest: dt.date, newest: dt.date, *, limit: int | None = None
     ) -> list[dict[str, Any]]:

@@ -1,8 +1,9 @@
-"""Training plans: generate one with the model (structured output), check it, save it, sync it.
+"""Training plans: draft one with the model (structured output), check it; save and sync it later.
 
 A generated plan must fit the athlete's availability and the workout rules; one
 that does not is sent back to the model once with the problems listed, and
-what still breaks the rules after that is dropped, never saved.
+what still breaks the rules after that is dropped, never saved. A draft is only
+shown (core.previews); it reaches the calendar when the athlete saves it.
 """
 
 from __future__ import annotations
@@ -13,11 +14,12 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from core import cache, sync
+from core import cache, changes, steps, sync
 from core.availability import describe as describe_day
 from core.availability import read_week
+from core.blackouts import covering
 from core.clock import DAY_NAMES, day_of_week, today_in
-from core.conflicts import availability_problems
+from core.conflicts import Calendar, availability_problems
 from core.errors import CoachError, RateLimited, ValidationError
 from core.fields import (
     INTENSITIES,
@@ -30,7 +32,8 @@ from core.fields import (
 from core.intervals import IntervalsPool
 from core.llm import Model
 from core.metrics import PLAN_GENERATIONS
-from core.workouts import availability_map
+from core.steps import STEP_DEFINITIONS, STEPS_SCHEMA
+from core.workouts import availability_map, calendar
 from storage import db
 from storage.models import (
     Activity,
@@ -57,10 +60,12 @@ _WORKOUT_SCHEMA = {
         "intensity": {"type": "string", "enum": list(INTENSITIES)},
         "time_of_day": {"type": "string", "enum": list(TIMES_OF_DAY)},
         "location": {"type": "string", "enum": list(LOCATIONS)},
+        "steps": STEPS_SCHEMA,
     },
     "required": ["title", "type", "duration_minutes", "tss", "intensity", "time_of_day"],
 }
 PLAN_SCHEMA: dict[str, Any] = {
+    "$defs": STEP_DEFINITIONS,
     "type": "object",
     "properties": {
         "summary": {"type": "string", "description": "Two sentences on the plan's aim"},
@@ -109,6 +114,46 @@ class PlanRequest:
         return self.start_date + dt.timedelta(days=self.days - 1)
 
 
+@dataclass(frozen=True)
+class Draft:
+    """A checked plan not yet saved: its workouts and what was left out, and why."""
+
+    request: PlanRequest
+    workouts: list[WorkoutDraft]
+    dropped: list[str]
+    summary: str
+    version: str
+
+    def days(self) -> list[dict[str, Any]]:
+        """The workouts grouped by date, in the plan's stored shape."""
+        days: dict[str, list[dict[str, Any]]] = {}
+        for w in self.workouts:
+            fields = w.model_dump(mode="json")
+            days.setdefault(fields.pop("date"), []).append(fields)
+        return [{"date": k, "workouts": v} for k, v in sorted(days.items())]
+
+    def to_payload(self) -> dict[str, Any]:
+        """JSON form, kept with the preview's buttons."""
+        return {
+            "request": self.request.to_payload(),
+            "days": self.days(),
+            "dropped": self.dropped,
+            "summary": self.summary,
+            "version": self.version,
+        }
+
+    @classmethod
+    def from_payload(cls, athlete_id: int, payload: dict[str, Any]) -> Draft:
+        """Inverse of ``to_payload`` (the workouts are checked again before saving)."""
+        request = PlanRequest.from_payload(athlete_id, payload["request"])
+        workouts = [
+            WorkoutDraft.model_validate({**w, "date": day["date"]})
+            for day in payload["days"]
+            for w in day["workouts"]
+        ]
+        return cls(request, workouts, list(payload["dropped"]), payload["summary"], payload["version"])
+
+
 class PlanFailed(CoachError):
     """Generation failed; the current plan is untouched."""
 
@@ -122,15 +167,28 @@ def _recent_load(athlete_id: int, today: dt.date) -> dict[str, Any]:
     return {"activities_28d": len(rows), "weekly_tss_avg": round(total / 4)}
 
 
-def _inputs(request: PlanRequest) -> tuple[str, dict[int, dict[str, Any]]]:
+def _inputs(request: PlanRequest) -> tuple[str, dict[int, dict[str, Any]], Calendar]:
     athlete = Athlete.get_by_id(request.athlete_id)
     availability = availability_map(athlete.id)
     load = _recent_load(athlete.id, today_in(athlete.timezone))
     week = read_week(athlete.id)
+    # What the plan replaces does not count against the days' caps; what stays does.
+    dated = calendar(
+        athlete.id,
+        request.start_date,
+        request.end_date,
+        (PlannedWorkout.origin == "coach") & (PlannedWorkout.completed == False),  # noqa: E712
+    )
     days = []
     for offset in range(request.days):
         day = request.start_date + dt.timedelta(days=offset)
+        blackout = covering(list(dated.blackouts), day)
+        if blackout is not None:
+            days.append(f"{day} {DAY_NAMES[day_of_week(day)]}: unavailable all day, no workouts")
+            continue
         times, kit, limits = describe_day(week[day_of_week(day)])
+        if dated.booked.get(day):
+            limits = [*limits, f"{dated.booked[day]} min already planned"]
         days.append(
             f"{day} {DAY_NAMES[day_of_week(day)]}: {', '.join(times) or 'unavailable (rest)'}; "
             f"{', '.join(kit + limits) or 'no equipment'}"
@@ -139,16 +197,20 @@ def _inputs(request: PlanRequest) -> tuple[str, dict[int, dict[str, Any]]]:
         [
             f"Plan {request.days} days from {request.start_date} with focus: {request.focus}.",
             f"Athlete FTP: {athlete.ftp or 'unknown'} W. Recent load: {json.dumps(load)}.",
-            "Availability per day (respect it strictly; Ride needs bike, Gym needs gym):",
+            "Availability per day (respect it strictly; Ride needs bike, Gym needs gym; "
+            "max N min caps the day's total):",
             *days,
             f"At most {MAX_PER_DAY} workouts a day; include rest days; use type Rest for rest days only if useful.",
+            "Give every ride, run and swim its steps (warmup, steady, interval, recovery, cooldown, ramp, "
+            "or a repeat block of steps). Rides: power_percent of FTP. Runs: hr_zone, lthr_percent or pace, "
+            "never power. The steps' minutes must add up to duration_minutes.",
         ]
     )
-    return prompt, availability
+    return prompt, availability, dated
 
 
 def check(
-    raw: Any, request: PlanRequest, availability: dict[int, dict[str, Any]]
+    raw: Any, request: PlanRequest, availability: dict[int, dict[str, Any]], dated: Calendar
 ) -> tuple[list[WorkoutDraft], list[str]]:
     """Valid workouts of a model plan, and the problems found in the rest."""
     if not isinstance(raw, dict) or not isinstance(raw.get("days"), list):
@@ -161,14 +223,19 @@ def check(
                 draft = parse(
                     WorkoutDraft, {**item, "date": day.get("date")} if isinstance(item, dict) else item
                 )
+                draft = WorkoutDraft.model_validate(steps.apply(draft.model_dump()))
             except ValidationError as exc:
-                problems.append(exc.user_message)
+                title = item.get("title") if isinstance(item, dict) else None
+                problems.append(f"{day.get('date')} {str(title)[:60]!r}: {exc.user_message}")
                 continue
             if not request.start_date <= draft.date <= request.end_date:
                 problems.append(f"{draft.date} is outside the plan's range.")
                 continue
-            clash = availability_problems(draft.model_dump(), availability)
             same_day = [d for d in drafts if d.date == draft.date]
+            booked = dated.booked.get(draft.date, 0) + sum(d.duration_minutes or 0 for d in same_day)
+            clash = availability_problems(
+                draft.model_dump(), availability, Calendar(dated.blackouts, {draft.date: booked})
+            )
             if len(same_day) >= MAX_PER_DAY:
                 clash.append(f"more than {MAX_PER_DAY} workouts on {draft.date}")
             if any(d.type == draft.type and d.time_of_day == draft.time_of_day for d in same_day):
@@ -180,17 +247,20 @@ def check(
     return drafts, problems
 
 
-def _save(request: PlanRequest, drafts: list[WorkoutDraft], summary: str, version: str) -> list[str]:
-    """Replace the range's uncompleted workouts with the plan's; returns queue item ids."""
+def _save(draft: Draft) -> list[str]:
+    """Replace the range's uncompleted workouts with the plan's, in one transaction; returns queue item ids."""
+    request = draft.request
     with db.transaction():
         athlete = Athlete.get_by_id(request.athlete_id)
-        WeeklyTrainingPlan.update(status="SUPERSEDED").where(
-            (WeeklyTrainingPlan.athlete == athlete.id)
-            & (WeeklyTrainingPlan.status == "ACTIVE")
+        overlapping = (WeeklyTrainingPlan.athlete == athlete.id) & (
+            (WeeklyTrainingPlan.status == "ACTIVE")
             & (WeeklyTrainingPlan.week_start <= request.end_date)
             & (WeeklyTrainingPlan.week_end >= request.start_date)
-        ).execute()
+        )
+        superseded = [p.id for p in WeeklyTrainingPlan.select(WeeklyTrainingPlan.id).where(overlapping)]
+        WeeklyTrainingPlan.update(status="SUPERSEDED").where(WeeklyTrainingPlan.id.in_(superseded)).execute()
         items: list[str] = []
+        snapshots: list[dict[str, Any]] = []
         replaced = PlannedWorkout.select().where(
             (PlannedWorkout.athlete == athlete.id)
             & (PlannedWorkout.date >= request.start_date)
@@ -200,30 +270,39 @@ def _save(request: PlanRequest, drafts: list[WorkoutDraft], summary: str, versio
             & (PlannedWorkout.origin == "coach")
         )
         for old in replaced:
+            snapshots.append({**sync.workout_dict(old), "plan": old.plan_id})
             if athlete.connected:
                 item = sync.enqueue_delete(athlete.id, old)
                 if item:
                     items.append(item)
             old.delete_instance()
-        days: dict[str, list[dict[str, Any]]] = {}
-        for d in drafts:
-            days.setdefault(d.date.isoformat(), []).append(d.model_dump(mode="json"))
         plan = WeeklyTrainingPlan.create(
             athlete=athlete.id,
             week_start=request.start_date,
             week_end=request.end_date,
             days_planned=request.days,
-            total_tss=sum(d.tss or 0 for d in drafts),
-            workout_count=len(drafts),
-            summary=summary[:1000],
+            total_tss=sum(d.tss or 0 for d in draft.workouts),
+            workout_count=len(draft.workouts),
+            summary=draft.summary[:1000],
             focus=request.focus,
-            days=[{"date": k, "workouts": v} for k, v in sorted(days.items())],
-            model_version=version[:64],
+            days=draft.days(),
+            model_version=draft.version[:64],
+        )
+        changes.record(
+            athlete.id,
+            "plan",
+            f"saved the {request.days}-day plan from {request.start_date} ({len(draft.workouts)} workouts"
+            + (f", replacing {len(snapshots)})" if snapshots else ")"),
+            {"plan_id": plan.id, "superseded": superseded, "replaced": snapshots},
         )
         status = "PENDING" if athlete.connected else "LOCAL"
-        for d in drafts:
+        for d in draft.workouts:
             row = PlannedWorkout.create(
-                athlete=athlete.id, plan=plan.id, sync_status=status, modified_locally=True, **d.model_dump()
+                athlete=athlete.id,
+                plan=plan.id,
+                sync_status=status,
+                modified_locally=True,
+                **steps.apply(d.model_dump()),
             )
             if athlete.connected:
                 items.append(sync.enqueue(athlete.id, row.id, "create", {"date": row.date.isoformat()}))
@@ -231,12 +310,15 @@ def _save(request: PlanRequest, drafts: list[WorkoutDraft], summary: str, versio
 
 
 def _generations_last_hour(athlete_id: int) -> int:
+    # A confirmed generation and a "Regenerate" press each ask the model for a plan.
+    asked = ((PendingAction.kind == "generate_plan") & (PendingAction.choice == "yes")) | (
+        (PendingAction.kind == "plan_preview") & (PendingAction.choice == "again")
+    )
     return (
         PendingAction.select()
         .where(
             (PendingAction.athlete == athlete_id)
-            & (PendingAction.kind == "generate_plan")
-            & (PendingAction.choice == "yes")
+            & asked
             & (PendingAction.used_at > utcnow() - dt.timedelta(hours=1))
         )
         .count()
@@ -257,24 +339,10 @@ SYSTEM = (
 )
 
 
-def describe(request: PlanRequest, drafts: list[WorkoutDraft], summary: str) -> str:
-    """The athlete-facing summary: totals and one line a day."""
-    lines = [
-        f"Your {request.days}-day plan ({request.focus}) is ready: {len(drafts)} workouts, total TSS {sum(d.tss or 0 for d in drafts)}.",
-        summary,
-    ]
-    for d in sorted(drafts, key=lambda d: (d.date, d.time_of_day or "")):
-        when = f", {d.time_of_day}" if d.time_of_day else ""
-        lines.append(
-            f"- {DAY_NAMES[day_of_week(d.date)][:3]} {d.date}: {d.title} ({d.type}, {d.duration_minutes or '?'}min, TSS {d.tss or 0}{when})"
-        )
-    return "\n".join(lines)
-
-
-async def generate(model: Model, pool: IntervalsPool, request: PlanRequest) -> tuple[str, str | None]:
-    """Generate, check, save and sync a plan; returns (athlete-facing summary, sync status)."""
-    prompt, availability = await db.call(_inputs, request)
-    drafts: list[WorkoutDraft] = []
+async def draft(model: Model, request: PlanRequest) -> Draft:
+    """Ask the model for a plan and check it, with one repair round; nothing is saved."""
+    prompt, availability, dated = await db.call(_inputs, request)
+    workouts: list[WorkoutDraft] = []
     problems: list[str] = []
     version = ""
     raw: Any = None
@@ -291,10 +359,10 @@ async def generate(model: Model, pool: IntervalsPool, request: PlanRequest) -> t
             raise PlanFailed(
                 f"I couldn't generate the plan: {exc.user_message} Your current plan is unchanged."
             ) from None
-        drafts, problems = check(raw, request, availability)
+        workouts, problems = check(raw, request, availability, dated)
         if not problems:
             break
-    if not drafts:
+    if not workouts:
         PLAN_GENERATIONS.labels("rejected").inc()
         raise PlanFailed(
             "The generated plan didn't fit your availability, so I kept your current plan. Try again or adjust your availability."
@@ -303,16 +371,33 @@ async def generate(model: Model, pool: IntervalsPool, request: PlanRequest) -> t
         logger.warning(
             "plan for athlete %s: dropped %d workouts that broke the rules", request.athlete_id, len(problems)
         )
-    summary = str(raw.get("summary") or "")[:500] if isinstance(raw, dict) else ""
-    items = await db.call(_save, request, drafts, summary, version)
-    cache.invalidate("plan", request.athlete_id)
-    statuses = await sync.push_batch(pool, items)
-    status = sync.overall(statuses)
     PLAN_GENERATIONS.labels("repaired" if problems else "generated").inc()
+    summary = str(raw.get("summary") or "")[:500] if isinstance(raw, dict) else ""
+    return Draft(request, workouts, problems, summary, version)
+
+
+def _recheck(draft: Draft) -> Draft:
+    """The draft against today's rules: availability may have changed since the preview."""
+    _, availability, dated = _inputs(draft.request)
+    workouts, problems = check({"days": draft.days()}, draft.request, availability, dated)
+    return Draft(draft.request, workouts, problems, draft.summary, draft.version)
+
+
+async def save(pool: IntervalsPool, draft: Draft) -> tuple[Draft, str | None]:
+    """Save a previewed plan and sync it in one bulk call; returns what was saved and the sync status."""
+    checked = await db.call(_recheck, draft)
+    if not checked.workouts:
+        raise PlanFailed("None of the plan's workouts fit your availability any more, so nothing was saved.")
+    items = await db.call(_save, checked)
+    cache.invalidate("plan", draft.request.athlete_id)
+    status = sync.overall(await sync.push_batch(pool, items))
     logger.info(
-        "plan generated for athlete %s: %d workouts, sync %s", request.athlete_id, len(drafts), status
+        "plan saved for athlete %s: %d workouts, sync %s",
+        draft.request.athlete_id,
+        len(checked.workouts),
+        status,
     )
-    return describe(request, drafts, summary), status
+    return checked, status
 
 
 def current(athlete_id: int) -> dict[str, Any] | None:

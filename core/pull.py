@@ -14,7 +14,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from core import activities, matching, sync
+from core import activities, matching, sync, workout_text
 from core.clock import today_in
 from core.events import EXTERNAL_PREFIX, TIME_OF_DAY_START, TYPE_TO_REMOTE, event_date
 from core.intervals import IntervalsPool
@@ -140,7 +140,13 @@ def _reconcile_ours(row: PlannedWorkout, event: dict[str, Any] | None, result: P
             row.delete_instance()  # deleted in Intervals.icu: no ghost here
             result.deleted += 1
         return
-    changes = _changed(row, from_event(event))
+    fields = from_event(event)
+    if row.steps:
+        if fields["description"] == workout_text.description(row.description, row.steps, row.type):
+            fields["description"] = row.description  # our own workout text, as we sent it
+        else:
+            fields["steps"] = None  # rewritten in Intervals.icu: their text is kept as it is
+    changes = _changed(row, fields)
     if not changes:
         return
     if pending or row.modified_locally:

@@ -122,6 +122,7 @@ def workout_dict(w: PlannedWorkout) -> dict[str, Any]:
         "tss": w.tss,
         "intensity": w.intensity,
         "location": w.location,
+        "steps": w.steps,
         "completed": w.completed,
         "sync_status": (w.sync_status or "LOCAL").lower(),
     }
@@ -387,37 +388,59 @@ def overall(statuses: list[str | None]) -> str | None:
     return None
 
 
-async def _push_works(pool: IntervalsPool, works: list[_Work]) -> list[str | None]:
-    """Push claimed works of one athlete: plain creates in one bulk call, the rest singly."""
-    outcomes: list[str | None] = []
-    bulk = [
-        w
-        for w in works
-        if w.operation != "delete" and w.workout and w.remote_event_id is None and not w.uncertain
-    ]
-    for w in works:
-        if w not in bulk:
-            outcomes.append(await _push_claimed(pool, w))
-    if not bulk:
-        return outcomes
+async def _push_bulk(
+    pool: IntervalsPool, bulk: list[_Work], send: Callable[[IntervalsClient], Awaitable[dict[str, int]]]
+) -> list[str | None]:
+    """One request for many works of one athlete; ``send`` returns new event ids by external id."""
     client = pool.client(bulk[0].remote_athlete, bulk[0].api_key)
     try:
         with SYNC_SECONDS.time():
-            events = await client.bulk_upsert_events([to_event(w.workout) for w in bulk if w.workout])
+            ids = await send(client)
     except IntervalsError as exc:
         SYNC_ATTEMPTS.labels("retryable" if exc.retryable else "permanent").inc(len(bulk))
+        outcomes: list[str | None] = []
         for w in bulk:
             outcome, attempts = await db.call(_record_failure, w, exc)
             outcomes.append(outcome)
             if outcome == "pending" and hooks.schedule_retry is not None:
                 await hooks.schedule_retry(w.item_id, _backoff(attempts, exc), attempts)
-        logger.warning("bulk sync of %d items failed: %s", len(bulk), exc.user_message)
+        logger.warning("bulk %s of %d items failed: %s", bulk[0].operation, len(bulk), exc.user_message)
         return outcomes
     SYNC_ATTEMPTS.labels("synced").inc(len(bulk))
-    ids = {e.get("uid"): int(e["id"]) for e in events}
-    await db.call(_record_many, [(w, ids.get(external_id(w.workout["id"]))) for w in bulk if w.workout])
-    logger.info("bulk sync of %d items done", len(bulk))
-    return outcomes + ["synced"] * len(bulk)
+    await db.call(
+        _record_many, [(w, ids.get(external_id(w.workout["id"])) if w.workout else None) for w in bulk]
+    )
+    logger.info("bulk %s of %d items done", bulk[0].operation, len(bulk))
+    return ["synced"] * len(bulk)
+
+
+async def _push_works(pool: IntervalsPool, works: list[_Work]) -> list[str | None]:
+    """Push claimed works of one athlete: plain creates in one bulk call, deletes by known id in
+    another, the rest singly."""
+    creates = [
+        w
+        for w in works
+        if w.operation != "delete" and w.workout and w.remote_event_id is None and not w.uncertain
+    ]
+    deletes = [w for w in works if w.operation == "delete" and w.payload.get("remote_event_id")]
+    outcomes: list[str | None] = []
+    for w in works:
+        if w not in creates and w not in deletes:
+            outcomes.append(await _push_claimed(pool, w))
+
+    async def create(client: IntervalsClient) -> dict[str, int]:
+        events = await client.bulk_upsert_events([to_event(w.workout) for w in creates if w.workout])
+        return {str(e.get("uid")): int(e["id"]) for e in events}
+
+    async def delete(client: IntervalsClient) -> dict[str, int]:
+        await client.bulk_delete_events([int(w.payload["remote_event_id"]) for w in deletes])
+        return {}
+
+    if deletes:
+        outcomes += await _push_bulk(pool, deletes, delete)
+    if creates:
+        outcomes += await _push_bulk(pool, creates, create)
+    return outcomes
 
 
 async def push_batch(pool: IntervalsPool, item_ids: list[str]) -> list[str | None]:

@@ -10,9 +10,9 @@ import datetime as dt
 import logging
 from typing import Any
 
-from core import sync
+from core import blackouts, changes, steps, sync
 from core.clock import today_in
-from core.conflicts import availability_problems, suggest_alternatives
+from core.conflicts import Calendar, availability_problems, suggest_alternatives
 from core.errors import Conflict, Forbidden, NotFound, ValidationError
 from core.feedback import SYNC_MESSAGES, Feedback
 from core.fields import WorkoutChanges, WorkoutDraft, parse, parse_date
@@ -61,12 +61,46 @@ def availability_map(athlete_id: int) -> dict[int, dict[str, Any]]:
     return {r.day_of_week: r.__data__ for r in rows}
 
 
+def calendar(
+    athlete_id: int, first: dt.date, last: dt.date, leaving: Any = None, *, capped: bool = True
+) -> Calendar:
+    """Unavailable ranges and the minutes planned per day from ``first`` to ``last``.
+
+    ``leaving``: a condition on the workouts about to go (moved or replaced), which do not count.
+    ``capped``: whether any weekday has a cap; without one the minutes are not needed.
+    """
+    dated = blackouts.ranges(athlete_id, first, last)
+    if not capped:
+        return Calendar(dated)
+    query = PlannedWorkout.select(PlannedWorkout.date, PlannedWorkout.duration_minutes).where(
+        (PlannedWorkout.athlete == athlete_id)
+        & (PlannedWorkout.date >= first)
+        & (PlannedWorkout.date <= last)
+        & (PlannedWorkout.type != "Rest")
+    )
+    if leaving is not None:
+        query = query.where(~leaving)
+    booked: dict[dt.date, int] = {}
+    for w in query:
+        booked[w.date] = booked.get(w.date, 0) + (w.duration_minutes or 0)
+    return Calendar(dated, booked)
+
+
 def _check_conflicts(
     athlete: Athlete, fields: dict[str, Any], exclude_id: str | None, override: bool
 ) -> list[str]:
     """Raise Conflict unless overridden; return the warnings to report either way."""
     availability = availability_map(athlete.id)
-    warnings = availability_problems(fields, availability)
+    day: dt.date = fields["date"]
+    # Wide enough for every date suggest_alternatives may offer.
+    dated = calendar(
+        athlete.id,
+        day - dt.timedelta(days=3),
+        day + dt.timedelta(days=7),
+        (PlannedWorkout.id == exclude_id) if exclude_id else None,
+        capped=any(day.get("max_minutes") for day in availability.values()),
+    )
+    warnings = availability_problems(fields, availability, dated)
     same_slot = PlannedWorkout.select().where(
         (PlannedWorkout.athlete == athlete.id)
         & (PlannedWorkout.date == fields["date"])
@@ -87,7 +121,7 @@ def _check_conflicts(
             )
         }
         suggestions = suggest_alternatives(
-            fields, availability, today=today_in(athlete.timezone), taken=taken
+            fields, availability, today=today_in(athlete.timezone), taken=taken, calendar=dated
         )
         raise Conflict(
             "This workout conflicts with your schedule. Pick another day or confirm to keep it.",
@@ -105,11 +139,12 @@ def _sync_state(athlete: Athlete) -> str:
 def _create_row(athlete_id: int, draft: WorkoutDraft, override: bool) -> tuple[str, str | None, list[str]]:
     with db.transaction():
         athlete = _athlete(athlete_id)
-        fields = draft.model_dump()
+        fields = steps.apply(draft.model_dump())
         warnings = _check_conflicts(athlete, fields, None, override)
         row = PlannedWorkout.create(
             athlete=athlete.id, sync_status=_sync_state(athlete), modified_locally=True, **fields
         )
+        changes.record(athlete.id, "create", f"added {row.title!r} on {row.date}", {"workout_id": row.id})
         item = (
             sync.enqueue(athlete.id, row.id, "create", {"date": row.date.isoformat()})
             if athlete.connected
@@ -119,19 +154,30 @@ def _create_row(athlete_id: int, draft: WorkoutDraft, override: bool) -> tuple[s
 
 
 def _update_row(
-    athlete_id: int, workout_id: str, changes: WorkoutChanges, override: bool
+    athlete_id: int, workout_id: str, wanted: WorkoutChanges, override: bool
 ) -> tuple[str | None, list[str]]:
     with db.transaction():
         athlete = _athlete(athlete_id)
         row = _writable(athlete.id, workout_id)
-        delta = changes.model_dump(exclude_unset=True)
+        delta = wanted.model_dump(exclude_unset=True)
         if not delta:
             raise ValidationError("Nothing to change: give at least one field to update.")
         merged = {**row.__data__, **delta}
+        if "steps" in delta or (row.steps and {"type", "duration_minutes"} & delta.keys()):
+            # Steps, duration and TSS must keep agreeing: recomputed from the steps.
+            merged = steps.apply(merged)
+            delta.update({k: merged[k] for k in ("steps", "duration_minutes", "tss")})
         warnings = []
-        if {"date", "type", "time_of_day", "location"} & delta.keys():
+        if {"date", "type", "time_of_day", "location", "duration_minutes"} & delta.keys():
             warnings = _check_conflicts(athlete, merged, row.id, override)
         old_date = row.date
+        before = sync.workout_dict(row)
+        changes.record(
+            athlete.id,
+            "update",
+            f"changed {row.title!r} on {old_date}",
+            {"workout_id": row.id, "before": {k: before[k] for k in delta}},
+        )
         for key, value in delta.items():
             setattr(row, key, value)
         row.sync_status, row.modified_locally, row.updated_at = _sync_state(athlete), True, utcnow()
@@ -147,6 +193,7 @@ def _delete_row(athlete_id: int, workout_id: str) -> tuple[dict[str, Any], str |
         athlete = _athlete(athlete_id)
         row = _writable(athlete.id, workout_id)
         snapshot = sync.workout_dict(row)
+        changes.record(athlete.id, "delete", f"deleted {row.title!r} on {row.date}", {"workout": snapshot})
         item = sync.enqueue_delete(athlete.id, row) if athlete.connected else None
         row.delete_instance()
         return snapshot, item
@@ -227,10 +274,10 @@ async def create_workout(
 
 
 async def update_workout(
-    pool: IntervalsPool, athlete_id: int, workout_id: str, changes: Any, *, override: bool = False
+    pool: IntervalsPool, athlete_id: int, workout_id: str, wanted: Any, *, override: bool = False
 ) -> Feedback:
     """Change any subset of a workout's fields, then sync."""
-    parsed = parse(WorkoutChanges, changes)
+    parsed = parse(WorkoutChanges, wanted)
     item, warnings = await db.call(_update_row, athlete_id, workout_id, parsed, override)
     status, message = await _sync_outcome(pool, item)
     data = await db.call(_read, athlete_id, workout_id)

@@ -7,21 +7,21 @@ from collections.abc import Awaitable, Callable
 from arq.connections import ArqRedis
 
 from core import plans
-from core.conversation import PlanRunner
+from core.messages import Reply
+from core.previews import PlanRunner
 from core.sync import RetryScheduler
 
 
 def plan_runner(redis: ArqRedis) -> PlanRunner:
-    """Queue a confirmed plan generation; the worker tells the athlete when it is ready."""
+    """Queue a confirmed plan generation; the worker sends the athlete the preview."""
 
-    async def run(request: plans.PlanRequest, key: str) -> tuple[str, str | None]:
+    async def run(request: plans.PlanRequest, key: str) -> Reply:
         await redis.enqueue_job(
             "generate_weekly_plan", request.athlete_id, request.to_payload(), _job_id=f"plan:{key}"
         )
-        return (
-            f"Generating your {request.days}-day plan now. I'll message you when it's ready "
-            "(usually 10-15 seconds).",
-            None,
+        return Reply(
+            f"Generating your {request.days}-day plan now. I'll send you a preview to review "
+            "(usually in 10-15 seconds)."
         )
 
     return run

@@ -10,8 +10,7 @@ import datetime as dt
 import logging
 from typing import Any
 
-from core import after_workout, budgets, clock, notices, plans, proactive, pull, pushes, sync
-from core.conversation import SYNC_LINES
+from core import after_workout, budgets, clock, notices, plans, previews, proactive, pull, pushes, sync
 from core.errors import IntervalsAuthError, IntervalsError
 from core.logs import athlete_var
 from core.messages import Reply
@@ -100,7 +99,7 @@ async def drain_sync_queue(ctx: Ctx) -> dict[str, int]:
 
 
 async def generate_weekly_plan(ctx: Ctx, athlete_id: int, payload: dict[str, Any]) -> str:
-    """Generate a confirmed plan and tell the athlete how it went."""
+    """Draft a confirmed plan and send the athlete its preview (nothing is saved yet)."""
     athlete_var.set(athlete_id)
     request = plans.PlanRequest.from_payload(athlete_id, payload)
     if ctx.get("model") is None:
@@ -110,14 +109,12 @@ async def generate_weekly_plan(ctx: Ctx, athlete_id: int, payload: dict[str, Any
         logger.error("generate_weekly_plan needs GEMINI_API_KEY in the worker's environment")
         return "failed"
     try:
-        text, status = await plans.generate(ctx["model"], ctx["pool"], request)
+        preview = await previews.create(ctx["model"], request)
     except plans.PlanFailed as exc:
         await ctx["notify"](athlete_id, Reply(exc.user_message))
         return "failed"
-    if status:
-        text = f"{text}\n\n{SYNC_LINES[status]}"
-    await ctx["notify"](athlete_id, Reply(text, sync_status=status))
-    return "done"
+    await ctx["notify"](athlete_id, preview)
+    return "previewed"
 
 
 def _connected() -> list[Athlete]:

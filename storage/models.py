@@ -129,6 +129,8 @@ class PlannedWorkout(BaseModel):
     tss = IntegerField(null=True)
     intensity = CharField(max_length=16, null=True)
     location = CharField(max_length=16, default="any")
+    # Structured steps (core.steps); the event's workout text is rendered from them.
+    steps: Any = JSONField(null=True)
     completed = BooleanField(default=False)
     remote_event_id = IntegerField(null=True)
     # "coach" for ours; "intervals" for events the athlete made there (read-only here).
@@ -156,10 +158,26 @@ class TrainingAvailability(BaseModel):
     indoor_only = BooleanField(default=False)
     outdoor_only = BooleanField(default=False)
     notes = TextField(default="")
+    # Longest total training that day, in minutes; None: no limit.
+    max_minutes = IntegerField(null=True)
     updated_at = DateTimeField(default=utcnow)
 
     class Meta:
         indexes = ((("athlete", "day_of_week"), True),)
+
+
+class UnavailableDates(BaseModel):
+    """Days the athlete can not train at all (travel, illness, a race elsewhere), both ends included."""
+
+    id = AutoField()
+    athlete = ForeignKeyField(Athlete, backref="unavailable_dates", on_delete="CASCADE")
+    start_date = DateField()
+    end_date = DateField()
+    reason = TextField(default="")
+    created_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("athlete", "end_date"), False),)
 
 
 class SyncQueue(BaseModel):
@@ -357,12 +375,29 @@ class Push(BaseModel):
         indexes = ((("athlete", "kind", "key"), True), (("sent_at", "due_at"), False))
 
 
+class ChangeLog(BaseModel):
+    """A change made through the bot in the last 24 hours, with what it takes to undo it."""
+
+    id = AutoField()
+    athlete = ForeignKeyField(Athlete, backref="changes", on_delete="CASCADE")
+    kind = CharField(max_length=16)
+    summary = TextField(default="")
+    payload: Any = JSONField(default=dict)
+    created_at = DateTimeField(default=utcnow)
+    undone_at = DateTimeField(null=True)
+
+    class Meta:
+        table_name = "change_log"
+        indexes = ((("athlete", "created_at"), False),)
+
+
 ALL_MODELS: tuple[type[BaseModel], ...] = (
     Athlete,
     ChatIdentity,
     WeeklyTrainingPlan,
     PlannedWorkout,
     TrainingAvailability,
+    UnavailableDates,
     SyncQueue,
     Activity,
     Wellness,
@@ -374,4 +409,5 @@ ALL_MODELS: tuple[type[BaseModel], ...] = (
     Usage,
     PushSettings,
     Push,
+    ChangeLog,
 )

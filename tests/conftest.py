@@ -152,6 +152,24 @@ def fake_slack(fake_slack_server: FakeSlack) -> FakeSlack:
 
 
 @pytest.fixture
+async def coach(db: Database, fake_gemini: FakeGemini, pool: IntervalsPool) -> AsyncIterator[Any]:
+    """Core's Coach, open to anyone, with the real google-genai client on the fake Gemini, generating plans in-process."""
+    from core.access import Access
+    from core.conversation import Coach, Limits
+    from core.llm import GeminiModel
+
+    model = GeminiModel(api_key="test-key", base_url=fake_gemini.url, timeout=1.0)
+    yield Coach(
+        model,
+        pool,
+        limits=Limits(max_steps=4, turn_timeout=5),
+        # Tests of conversations, not admission: anyone may chat (tests/test_access.py covers invite).
+        policy=Access(mode="open"),
+    )
+    await model.aclose()
+
+
+@pytest.fixture
 def notifier_settings(
     fake_telegram: FakeTelegram, fake_slack: FakeSlack, monkeypatch: pytest.MonkeyPatch
 ) -> Any:

@@ -35,8 +35,8 @@ async def test_new_plan_replaces_the_cached_one(db: Database) -> None:
     start = dt.date.today() + dt.timedelta(days=1)
     request = plans.PlanRequest(athlete, 3, start, "endurance")
     draft = WorkoutDraft(date=start, title="Z2", type="Run", duration_minutes=40, tss=30)
-    await storage_db.call(plans._save, request, [draft], "Easy days.", "test")
-    cache.invalidate("plan", athlete)  # what plans.generate does after saving
+    await storage_db.call(plans._save, plans.Draft(request, [draft], [], "Easy days.", "test"))
+    cache.invalidate("plan", athlete)  # what plans.save does after saving
     plan = await plans.current_plan(athlete)
     assert plan is not None and plan["summary"] == "Easy days." and plan["workout_count"] == 1
 

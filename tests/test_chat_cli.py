@@ -62,7 +62,7 @@ def test_piped_session_replays_end_to_end(
         "LOG_LEVEL": "WARNING",
     }
     session = (
-        "/help\n/connect i321 key-terminal-12345\nadd an easy run tomorrow\nplan my next days\n1\n/plan\n"
+        "/help\n/connect i321 key-terminal-12345\nadd an easy run tomorrow\nplan my next days\n1\n1\n/plan\n"
     )
 
     done = subprocess.run(
@@ -85,7 +85,9 @@ def test_piped_session_replays_end_to_end(
     assert markup_left(answer) == [] and all(word in answer for word in WORDS)
     assert '<script>alert("hi")</script>' in answer and "• Tuesday: easy spin\n    • 60 min at Z2" in answer
     assert "[1] Generate plan  [2] Cancel" in out
-    assert "3-day plan (mixed) is ready: 1 workouts, total TSS 60" in out
+    assert "Total: 1 workout, TSS 60, 1.5 h." in out
+    assert "[1] Save to calendar  [2] Regenerate  [3] Cancel" in out
+    assert "Saved your 3-day plan: 1 workout, total TSS 60" in out
     assert "Z2 ride" in out.split("Your next 14 days:")[1]
     assert "key-terminal-12345" not in done.stderr
     # The plan replaced the uncompleted run in its range, here and in Intervals.icu.

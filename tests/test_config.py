@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-import storage.migrations
 from cli import main
 from core.config import load_settings
 from core.errors import ConfigError
+from storage.migrate import MIGRATIONS_DIR
 
 
 def test_defaults_need_no_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: object) -> None:
@@ -46,8 +44,8 @@ def test_coach_migrate_creates_the_database(
     monkeypatch.chdir(str(tmp_path))
     monkeypatch.delenv("DATABASE_URL", raising=False)
     assert main(["migrate"]) == 0
-    migrations = sorted(Path(storage.migrations.__file__).parent.glob("0*.py"))
-    assert f"{len(migrations)} migration(s) applied" in capsys.readouterr().out
+    every = len(list(MIGRATIONS_DIR.glob("0*.py")))
+    assert f"{every} migration(s) applied" in capsys.readouterr().out
     assert main(["migrate"]) == 0
     assert "0 migration(s) applied" in capsys.readouterr().out
 

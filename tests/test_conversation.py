@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncIterator
 
 import pytest
-from peewee import Database
 
 from core import athletes, availability, workouts
-from core.access import Access
 from core.clock import DAY_NAMES, day_of_week
 from core.conversation import Coach, Limits
 from core.intervals import IntervalsPool
-from core.llm import GeminiModel
-from core.messages import Incoming, Reply
+from core.messages import Incoming
+from core.tools import TOOLS
 from storage.models import (
     ConversationTurn,
     PendingAction,
@@ -34,33 +31,9 @@ from tests.fakes.gemini import (
 )
 from tests.fakes.intervals import FakeIntervals
 from tests.helpers.athletes import make_athlete
+from tests.helpers.chat import next_weekday, pressed, said
 
 TODAY = dt.date.today()
-
-
-def next_weekday(weekday: int, after: dt.date = TODAY) -> dt.date:
-    """The next date (after today) whose design weekday (0=Sunday) is ``weekday``."""
-    day = after + dt.timedelta(days=1)
-    while day_of_week(day) != weekday:
-        day += dt.timedelta(days=1)
-    return day
-
-
-@pytest.fixture
-async def coach(db: Database, fake_gemini: FakeGemini, pool: IntervalsPool) -> AsyncIterator[Coach]:
-    model = GeminiModel(api_key="test-key", base_url=fake_gemini.url, timeout=1.0)
-    # These tests are about conversations, not admission: anyone may chat (tests/test_access.py covers invite).
-    yield Coach(model, pool, limits=Limits(max_steps=4, turn_timeout=5), policy=Access(mode="open"))
-    await model.aclose()
-
-
-def said(user: str, words: str) -> Incoming:
-    return Incoming("telegram", f"u-{user}", f"c-{user}", text=words, user_name=user)
-
-
-def pressed(user: str, reply: Reply, label: str) -> Incoming:
-    [button] = [b for b in reply.buttons if b.label == label]
-    return Incoming("telegram", f"u-{user}", f"c-{user}", action=button.action, user_name=user)
 
 
 async def add_ride(pool: IntervalsPool, athlete: int, day: dt.date, title: str = "Tempo ride") -> str:
@@ -97,7 +70,7 @@ async def test_schedule_question_is_answered_from_context(
     )
     assert fake_gemini.prompt_tokens[0] > count_tokens(system)
     assert "update_planned_workout" in fake_gemini.declared_tools()
-    assert len(fake_gemini.declared_tools()) == 14
+    assert len(fake_gemini.declared_tools()) == len(TOOLS)
 
 
 async def test_moving_a_ride_syncs_and_says_so(
@@ -182,11 +155,19 @@ async def test_plan_generation_asks_with_buttons_and_runs_once(
     first = await coach.handle(pressed("cat", asked, "Generate plan"))
     second = await coach.handle(pressed("cat", asked, "Generate plan"))
 
-    assert "plan (endurance) is ready: 4 workouts, total TSS 200" in first.text
+    assert "Total: 4 workouts, TSS 200, 4 h." in first.text
+    assert [b.label for b in first.buttons] == ["Save to calendar", "Regenerate", "Cancel"]
     assert second.text == "You already answered that one."
+    assert WeeklyTrainingPlan.select().count() == 0 and PlannedWorkout.select().count() == 0
+    assert fake_intervals.events("i1001") == []
+    assert len(fake_gemini.requests) == 5  # two turns of two steps, one plan: no second generation
+
+    saved = await coach.handle(pressed("cat", first, "Save to calendar"))
+    again = await coach.handle(pressed("cat", first, "Save to calendar"))
+    assert "Saved your 7-day plan: 4 workouts, total TSS 200" in saved.text and saved.sync_status == "synced"
+    assert again.text == "You already answered that one."
     assert WeeklyTrainingPlan.select().count() == 1 and PlannedWorkout.select().count() == 4
     assert len(fake_intervals.events("i1001")) == 4
-    assert len(fake_gemini.requests) == 5  # two turns of two steps, one plan: no second generation
 
 
 async def test_foreign_expired_and_forged_buttons_are_refused(

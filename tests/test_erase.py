@@ -11,7 +11,7 @@ from peewee import Database
 
 from bot import slack as slack_adapter
 from bot import telegram
-from core import access, athletes, availability, workouts
+from core import access, athletes, availability, blackouts, workouts
 from core.access import PRIVATE, Access
 from core.conversation import Coach, Limits
 from core.erase import DONE, KEPT, athlete_keys
@@ -115,10 +115,13 @@ async def test_forget_erases_every_row_of_the_athlete_and_nothing_in_intervals(
     fake_gemini.script(call("generate_training_plan", {"days": 3}), text("Shall I generate a 3-day plan?"))
     asked = await exchange(fake_telegram, ANN, "Plan my next days")
     fake_gemini.script(json_reply(plan(tomorrow)))
-    await press(fake_telegram, ANN, asked, "Generate plan")
+    preview = await press(fake_telegram, ANN, asked, "Generate plan")
+    await press(fake_telegram, ANN, preview, "Save to calendar")
     # A change Intervals.icu couldn't take yet waits in the sync queue.
     fake_intervals.fail_next(1, "500")
     await workouts.create_workout(pool, ann, {"date": str(tomorrow), "title": "Easy spin", "type": "Ride"})
+    far = tomorrow + dt.timedelta(days=30)
+    await blackouts.update_unavailable_dates(ann, {"action": "add", "start_date": str(far)})
     # Activities and wellness pulled by /sync.
     fake_intervals.add_activity(
         "i1001", {"start_date_local": f"{tomorrow - dt.timedelta(days=2)}T07:00:00", "type": "Ride"}

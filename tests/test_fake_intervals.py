@@ -366,3 +366,24 @@ def test_requests_are_recorded_and_reset_clears(fake: FakeIntervals, client: htt
     assert client.get("/athlete/0/events").status_code == 401  # keys are forgotten too
     fake.add_athlete(ATHLETE, KEY)
     assert client.get("/athlete/0/events").status_code == 200
+
+
+def test_workout_text_is_parsed_and_checked(fake: FakeIntervals, client: httpx.Client) -> None:
+    text = "Easy legs.\n\n- Warmup 10m ramp 50-70%\n\n3x\n- 5m 105%\n- Recovery 3m 55% 90rpm\n\n- 1h2m30s Z2"
+    ride = create(client, workout(description=text))
+    steps = ride["workout_doc"]["steps"]
+    assert [(s["seconds"], s["repeat"]) for s in steps] == [(600, 1), (300, 3), (180, 3), (3750, 1)]
+    run = create(client, workout(type="Run", description="- 2km 5:00/km Pace\n- 400mtr Z2 HR\n- 8m 95% LTHR"))
+    assert {s["target"] for s in run["workout_doc"]["steps"]} == {"pace", "hr"}
+    notes = create(client, workout(description="- bring gels\n- ride with Sam"))
+    assert "workout_doc" not in notes  # bullet notes hold no steps
+
+    refused = [
+        workout(type="Run", description="- 10m 75%"),  # power on a run
+        workout(description="- 10m 75%\n- 5m very hard"),  # a step whose target is not syntax
+        workout(description="- 10m 75%\n- fast bit"),  # a step line without an amount
+    ]
+    for body in refused:
+        response = client.post("/athlete/0/events", params={"upsertOnUid": "false"}, json=body)
+        assert response.status_code == 422 and "Invalid workout" in response.json()["error"]
+    assert len(fake.events(ATHLETE)) == 3

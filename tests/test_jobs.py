@@ -21,6 +21,7 @@ from storage import db as storage_db
 from storage.models import PlannedWorkout, SyncQueue, utcnow
 from tests.fakes.intervals import FakeIntervals
 from tests.helpers.athletes import make_athlete
+from tests.helpers.plans import generations_used
 
 SOON = dt.date.today() + dt.timedelta(days=3)
 
@@ -328,7 +329,7 @@ async def test_plan_generation_job(
     from core import availability
     from core.clock import day_of_week
     from core.llm import GeminiModel
-    from storage.models import PendingAction, WeeklyTrainingPlan
+    from storage.models import WeeklyTrainingPlan
     from tests.fakes.gemini import call, json_reply, text
 
     worker.ctx["notify"] = telegram_notify
@@ -367,32 +368,43 @@ async def test_plan_generation_job(
     assert "broke these rules" in fake_gemini.user_texts()[0] or "broke these rules" in str(
         fake_gemini.requests[-1]
     )
+    preview = fake_telegram.sent(CHAT)[-1]
+    assert "Total: 3 workouts, TSS 150, 3 h." in preview["raw_text"]
+    labels = [b["text"] for b in preview["reply_markup"]["inline_keyboard"][0]]
+    assert labels == ["Save to calendar", "Regenerate", "Cancel"]
+    # Nothing is written anywhere until the athlete saves.
+    assert fake_intervals.requests[before:] == []
+    assert WeeklyTrainingPlan.select().count() == 0
+    assert {e["name"] for e in fake_intervals.events("i1001")} == {"Old plan ride", "Club run"}
+
+    saved = await coach.handle(press(preview["reply_markup"], "Save to calendar"))
+    assert "Saved your 7-day plan: 3 workouts, total TSS 150" in saved.text and "Synced" in saved.text
+    stale = await coach.handle(press(preview["reply_markup"], "Regenerate"))
+    assert stale.text == "You already answered that one."
+
     plan_row = WeeklyTrainingPlan.get(WeeklyTrainingPlan.status == "ACTIVE")
     assert plan_row.workout_count == 3 and plan_row.total_tss == 150
     titles = {w.title: w for w in PlannedWorkout.select()}
     assert "Old plan ride" not in titles and "Club run" in titles and titles["Club run"].origin == "intervals"
     assert titles["Run day"].date == no_bike and PlannedWorkout.get_or_none(PlannedWorkout.id == old) is None
     sent = fake_intervals.requests[before:]
-    assert [r.path.rsplit("/", 1)[-1] for r in sent if r.method == "POST"] == ["bulk"]
+    # The replaced workout leaves in one bulk delete, the plan arrives in one bulk create.
+    assert [(r.method, r.path.rsplit("/", 1)[-1]) for r in sent] == [("PUT", "bulk-delete"), ("POST", "bulk")]
+    [bulk] = [r for r in sent if r.method == "POST"]
+    assert bulk.path.endswith("/events/bulk") and {e["name"] for e in bulk.body} == {
+        "Swim day",
+        "Run day",
+        "Ride day",
+    }
     assert {e["name"] for e in fake_intervals.events("i1001")} == {
         "Swim day",
         "Run day",
         "Ride day",
         "Club run",
     }
-    ready = fake_telegram.sent(CHAT)[-1]["raw_text"]
-    assert "plan (endurance) is ready: 3 workouts, total TSS 150" in ready and "Synced" in ready
 
     # Ten confirmed generations in the last hour: the next is refused.
-    for _ in range(10):
-        PendingAction.create(
-            athlete=athlete,
-            kind="generate_plan",
-            payload={},
-            expires_at=utcnow(),
-            used_at=utcnow(),
-            choice="yes",
-        )
+    generations_used(athlete, 10)
     fake_gemini.script(call("generate_training_plan", {"days": 3}), text("Again?"))
     asked = await coach.handle(press_text("Another plan"))
     markup = {"inline_keyboard": [[{"text": b.label, "callback_data": b.action} for b in asked.buttons]]}

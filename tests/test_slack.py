@@ -202,7 +202,8 @@ async def test_plan_buttons_press_once_and_message_updated(
     assert response.status == 200 and time.monotonic() - started < 0.6  # acked before the plan exists
     assert len(slack.messages()) == 1 and WeeklyTrainingPlan.select().count() == 0
     [_, done] = await posted(slack, 2)
-    assert "plan (endurance) is ready" in shown(done) and done["channel"] == "DUCAT"
+    assert "plan (endurance) from" in shown(done) and done["channel"] == "DUCAT"
+    assert [b["text"]["text"] for b in buttons(done)] == ["Save to calendar", "Regenerate", "Cancel"]
     updated = slack.message(asked["ts"])
     assert updated["edited"] and not buttons(updated) and updated["text"] == asked["text"]
     assert updated["blocks"][-1] == {
@@ -214,8 +215,17 @@ async def test_plan_buttons_press_once_and_message_updated(
     [*_, again] = await posted(slack, 3)
     assert shown(again) == "You already answered that one."
     await settle()
-    assert WeeklyTrainingPlan.select().count() == 1 and PlannedWorkout.select().count() == 4
+    assert WeeklyTrainingPlan.select().count() == 0 and PlannedWorkout.select().count() == 0
     assert len(fake_gemini.requests) == 3 and len(slack.called("chat.update")) == 1
+
+    save = buttons(done)[0]
+    keep = block_action("UCAT", "DUCAT", done["ts"], save["action_id"], save["value"], f"{slack.url}/response/2",
+                        message=done, label="Save to calendar")  # fmt: skip
+    assert (await dispatch(app, keep)).status == 200
+    [*_, saved] = await posted(slack, 4)
+    assert "Saved your 7-day plan: 4 workouts" in shown(saved)
+    await settle()
+    assert WeeklyTrainingPlan.select().count() == 1 and PlannedWorkout.select().count() == 4
 
 
 async def test_forged_requests_are_refused(app: AsyncApp, slack: FakeSlack, fake_gemini: FakeGemini) -> None:

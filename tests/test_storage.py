@@ -36,7 +36,9 @@ def test_migrating_an_old_database_keeps_its_rows(backend: str, tmp_path: Path) 
             "0004_jobs",
             "0005_sync_queue_entity_index",
             "0006_access",
+            "0007_workout_steps",
             "0008_pushes",
+            "0009_blackouts_and_undo",
         ]
         assert migrate(db) == [
             "0002_sync_queue",
@@ -44,7 +46,9 @@ def test_migrating_an_old_database_keeps_its_rows(backend: str, tmp_path: Path) 
             "0004_jobs",
             "0005_sync_queue_entity_index",
             "0006_access",
+            "0007_workout_steps",
             "0008_pushes",
+            "0009_blackouts_and_undo",
         ]
         assert migrate(db) == []
 

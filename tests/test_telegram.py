@@ -159,9 +159,9 @@ async def test_generate_plan_press_is_answered_edited_and_runs_once(
     assert "reply_markup" not in edited or not edited["reply_markup"]
     assert "✔ Generate plan" in edited["raw_text"]
     results = texts(fake_telegram)[1:]
-    assert any("plan (mixed) is ready" in r for r in results)
+    assert any("plan (mixed) from" in r and "Total: " in r for r in results)
     assert any("You already answered that one." in r for r in results)
-    assert WeeklyTrainingPlan.select().count() == 1
+    assert WeeklyTrainingPlan.select().count() == 0  # a preview: nothing saved before "Save to calendar"
 
 
 async def test_markdown_reply_reaches_telegram_as_html(

@@ -157,10 +157,15 @@ async def test_sunday_at_six_pm_with_a_plan_next_week_button(
     fake_gemini.script(json_reply({"summary": "Steady aerobic week.", "days": workouts}))
     try:
         press = Incoming("telegram", str(CHAT), str(CHAT), action=review.buttons[0].action)
-        ready = await Coach(model, pool).handle(press)
+        coach = Coach(model, pool)
+        preview = await coach.handle(press)
+        # "Plan next week" runs the usual flow: a preview first, the calendar only on "Save to calendar".
+        assert preview is not None and "Total: 3 workouts, TSS 150, 3 h." in preview.text
+        assert not WeeklyTrainingPlan.select().where(WeeklyTrainingPlan.athlete == athlete).exists()
+        [save] = [b for b in preview.buttons if b.label == "Save to calendar"]
+        await coach.handle(Incoming("telegram", str(CHAT), str(CHAT), action=save.action))
     finally:
         await model.aclose()
-    assert "7-day plan (mixed) is ready: 3 workouts, total TSS 150" in ready.text
     plan_row = WeeklyTrainingPlan.get(WeeklyTrainingPlan.athlete == athlete)
     assert (plan_row.week_start, plan_row.week_end) == (dt.date(2026, 11, 30), dt.date(2026, 12, 6))
     assert "Plan 7 days from 2026-11-30" in fake_gemini.user_texts(0)[0]

@@ -47,7 +47,7 @@ async def get_planned_workouts(ctx: ToolContext, args: GetPlannedWorkoutsArgs) -
 
 
 async def create_planned_workout(ctx: ToolContext, args: WorkoutDraft) -> dict[str, Any]:
-    """Create a new planned workout. Use when the athlete wants to add a workout to their schedule."""
+    """Create a new planned workout. Use when the athlete wants to add a workout to their schedule. Rides, runs and swims may carry structured steps; duration and TSS then come from the steps."""
     try:
         result = await workouts.create_workout(ctx.pool, ctx.athlete_id, args)
     except Conflict as exc:
@@ -66,7 +66,7 @@ class UpdateWorkoutArgs(WorkoutChanges):
 
 
 async def update_planned_workout(ctx: ToolContext, args: UpdateWorkoutArgs) -> dict[str, Any]:
-    """Modify an existing planned workout: date, time of day, title, description, type, duration, TSS, intensity or location."""
+    """Modify an existing planned workout: date, time of day, title, description, type, duration, TSS, intensity, location or structured steps."""
     changes = args.model_dump(mode="json", exclude_unset=True, exclude={"workout_id"})
     try:
         result = await workouts.update_workout(ctx.pool, ctx.athlete_id, args.workout_id, changes)
@@ -111,7 +111,7 @@ async def get_training_availability(ctx: ToolContext, args: NoArgs) -> dict[str,
 
 
 async def update_training_availability(ctx: ToolContext, args: AvailabilityChanges) -> dict[str, Any]:
-    """Update when the athlete can train on one day of the week (0=Sunday ... 6=Saturday)."""
+    """Update when the athlete can train on one day of the week (0=Sunday ... 6=Saturday), and how long at most (max_minutes)."""
     result = await availability.update_availability(ctx.athlete_id, args)
     return result.to_dict()
 

@@ -21,6 +21,8 @@ from aiohttp import web
 
 from tests.fakes.openapi import OpenAPI, SpecError, ValidRequest
 from tests.fakes.server import ThreadedServer
+from tests.fakes.workout_text import ParsedWorkout, WorkoutTextError
+from tests.fakes.workout_text import parse as parse_workout
 
 # Vendored copy of the official spec; tests/data/intervals-icu/README.md says where it came from.
 SPEC_PATH = Path(__file__).resolve().parents[1] / "data" / "intervals-icu" / "openapi-spec.json"
@@ -284,10 +286,17 @@ class FakeIntervals(ThreadedServer):
             for needed in ("start_date_local", "category"):
                 if needed not in fields:
                     raise SpecError(422, f"{needed} is required")
+        workout = _workout({**(into or {}), **fields})
+        if into is None:
             into = {"id": self._new_event_id(), "athlete_id": athlete}
             self._events.setdefault(athlete, {})[into["id"]] = into
         into.update(copy.deepcopy(fields))
         into["updated"] = _now()
+        # Intervals.icu turns workout text into a structured workout (workout_doc).
+        if workout is None:
+            into.pop("workout_doc", None)
+        else:
+            into["workout_doc"] = {"steps": workout.steps}
         return into
 
     def _find(self, athlete: str, key: str, value: Any) -> dict[str, Any] | None:
@@ -376,6 +385,20 @@ class FakeIntervals(ThreadedServer):
         records = self._wellness.get(athlete, {})
         days = sorted(d for d in records if _within(d, oldest, newest))
         return [_pick(records[d], req.query.get("fields")) for d in days]
+
+
+def _workout(event: dict[str, Any]) -> ParsedWorkout | None:
+    """The structured workout in an event's description; 422 when its steps do not parse.
+
+    Runs never take power targets here: the product must give them heart-rate or pace.
+    """
+    try:
+        workout = parse_workout(str(event.get("description") or ""))
+    except WorkoutTextError as exc:
+        raise SpecError(422, f"Invalid workout: {exc}") from None
+    if workout is not None and event.get("type") in ("Run", "VirtualRun") and "power" in workout.targets:
+        raise SpecError(422, "Invalid workout: a run must not have power targets")
+    return workout
 
 
 def _now() -> str:

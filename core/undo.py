@@ -1,0 +1,168 @@
+"""Undo: show the last change made through the bot in the last 24 hours, revert it on "Undo".
+
+A revert goes through the same services and sync outbox as any write, so it
+reaches Intervals.icu (or waits in the queue) and is reported with its sync
+status. It is not itself logged, so the next undo goes one change further back.
+A saved plan is undone as one change: its workouts go, the ones it replaced
+come back, and the plans it superseded are active again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from core import actions, availability, blackouts, cache, changes, steps, sync, workouts
+from core.errors import CoachError, NotFound
+from core.fields import WorkoutDraft
+from core.intervals import IntervalsPool
+from core.messages import Button
+from storage import db
+from storage.models import Athlete, ChangeLog, PlannedWorkout, WeeklyTrainingPlan, utcnow
+
+logger = logging.getLogger(__name__)
+
+KIND = "undo_change"
+DRAFT_FIELDS = tuple(WorkoutDraft.model_fields)
+Outcome = tuple[str, str | None]
+
+
+def _ago(when: dt.datetime) -> str:
+    minutes = int((utcnow() - when).total_seconds() // 60)
+    if minutes < 1:
+        return "just now"
+    if minutes < 60:
+        return f"{minutes} min ago"
+    return f"{minutes // 60} h ago"
+
+
+async def offer(athlete_id: int) -> tuple[str, tuple[Button, ...]]:
+    """The last change in words and the buttons to undo it (none when there is nothing to undo)."""
+    change = await db.call(changes.latest, athlete_id)
+    if change is None:
+        return "There is nothing I changed for you in the last 24 hours left to undo.", ()
+    buttons = await actions.offer(athlete_id, KIND, {"change_id": change.id})
+    return f"Your last change ({_ago(change.created_at)}): I {change.summary}. Undo it?", buttons
+
+
+def _claim(athlete_id: int, change_id: int) -> ChangeLog | None:
+    claimed = (
+        ChangeLog.update(undone_at=utcnow())
+        .where(
+            (ChangeLog.id == change_id)
+            & (ChangeLog.athlete == athlete_id)
+            & ChangeLog.undone_at.is_null()
+            & (ChangeLog.created_at > utcnow() - changes.WINDOW)
+        )
+        .execute()
+    )
+    return ChangeLog.get_by_id(change_id) if claimed else None
+
+
+def _unclaim(change_id: int) -> None:
+    ChangeLog.update(undone_at=None).where(ChangeLog.id == change_id).execute()
+
+
+async def _undo_create(pool: IntervalsPool, athlete_id: int, p: dict[str, Any]) -> Outcome:
+    try:
+        result = await workouts.delete_workout(pool, athlete_id, p["workout_id"])
+    except NotFound:
+        return "The workout was already gone.", None
+    return "The workout is removed.", result.sync_status
+
+
+async def _undo_update(pool: IntervalsPool, athlete_id: int, p: dict[str, Any]) -> Outcome:
+    result = await workouts.update_workout(pool, athlete_id, p["workout_id"], p["before"], override=True)
+    return "The workout is back as it was.", result.sync_status
+
+
+async def _undo_delete(pool: IntervalsPool, athlete_id: int, p: dict[str, Any]) -> Outcome:
+    fields = {k: p["workout"][k] for k in DRAFT_FIELDS}
+    result = await workouts.create_workout(pool, athlete_id, fields, override=True)
+    return "The workout is back.", result.sync_status
+
+
+async def _undo_availability(pool: IntervalsPool, athlete_id: int, p: dict[str, Any]) -> Outcome:
+    before = p["before"]
+    fields = {k: before[k] for k in (*availability.FLAGS, "notes", "day_of_week")}
+    await availability.update_availability(athlete_id, {**fields, "max_minutes": before["max_minutes"] or 0})
+    return "Your availability is back as it was.", None
+
+
+async def _undo_unavailable(pool: IntervalsPool, athlete_id: int, p: dict[str, Any]) -> Outcome:
+    await db.call(blackouts.restore, athlete_id, p["before"])
+    return "Your unavailable dates are back as they were.", None
+
+
+def _unsave_plan(athlete_id: int, p: dict[str, Any]) -> tuple[list[str], int]:
+    """Remove a saved plan's open workouts and bring back those it replaced, in one transaction."""
+    with db.transaction():
+        athlete = Athlete.get_by_id(athlete_id)
+        items: list[str] = []
+        removed = 0
+        ours = PlannedWorkout.select().where(
+            (PlannedWorkout.athlete == athlete_id)
+            & (PlannedWorkout.plan == p["plan_id"])
+            & (PlannedWorkout.completed == False)  # noqa: E712
+        )
+        for row in ours:
+            item = sync.enqueue_delete(athlete_id, row) if athlete.connected else None
+            if item:
+                items.append(item)
+            row.delete_instance()
+            removed += 1
+        WeeklyTrainingPlan.update(status="UNDONE").where(WeeklyTrainingPlan.id == p["plan_id"]).execute()
+        WeeklyTrainingPlan.update(status="ACTIVE").where(
+            WeeklyTrainingPlan.id.in_(p["superseded"]) & (WeeklyTrainingPlan.status == "SUPERSEDED")
+        ).execute()
+        plans_left = {w.id for w in WeeklyTrainingPlan.select(WeeklyTrainingPlan.id).where(
+            WeeklyTrainingPlan.id.in_([s["plan"] for s in p["replaced"] if s["plan"]])
+        )}  # fmt: skip
+        for snapshot in p["replaced"]:
+            draft = WorkoutDraft.model_validate({k: snapshot[k] for k in DRAFT_FIELDS})
+            row = PlannedWorkout.create(
+                athlete=athlete_id,
+                plan=snapshot["plan"] if snapshot["plan"] in plans_left else None,
+                sync_status="PENDING" if athlete.connected else "LOCAL",
+                modified_locally=True,
+                **steps.apply(draft.model_dump()),
+            )
+            if athlete.connected:
+                items.append(sync.enqueue(athlete_id, row.id, "create", {"date": row.date.isoformat()}))
+        return items, removed
+
+
+async def _undo_plan(pool: IntervalsPool, athlete_id: int, p: dict[str, Any]) -> Outcome:
+    items, removed = await db.call(_unsave_plan, athlete_id, p)
+    cache.invalidate("plan", athlete_id)
+    status = sync.overall(await sync.push_batch(pool, items))
+    back = len(p["replaced"])
+    return f"Removed the plan's {removed} workouts and brought back the {back} it had replaced.", status
+
+
+_REVERTS: dict[str, Callable[[IntervalsPool, int, dict[str, Any]], Awaitable[Outcome]]] = {
+    "create": _undo_create,
+    "update": _undo_update,
+    "delete": _undo_delete,
+    "availability": _undo_availability,
+    "unavailable": _undo_unavailable,
+    "plan": _undo_plan,
+}
+
+
+async def revert(pool: IntervalsPool, athlete_id: int, change_id: int) -> Outcome:
+    """Undo one logged change, once; returns the athlete-facing text and the sync status."""
+    change = await db.call(_claim, athlete_id, change_id)
+    if change is None:
+        return "That change is already undone, or too old to undo.", None
+    try:
+        with changes.paused():
+            text, status = await _REVERTS[change.kind](pool, athlete_id, dict(change.payload))
+    except CoachError as exc:
+        await db.call(_unclaim, change_id)
+        logger.warning("undo of change %s failed: %s", change_id, exc.user_message)
+        return f"I couldn't undo that: {exc.user_message}", None
+    logger.info("change %s (%s) undone for athlete %s", change_id, change.kind, athlete_id)
+    return f"Undone ({change.summary}). {text}", status
