@@ -12,14 +12,15 @@ import contextlib
 import logging
 import re
 import secrets
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import Any
 
+import aiohttp
 from aiohttp import web
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
-from slack_sdk.errors import SlackApiError
+from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -27,6 +28,7 @@ from bot.text import SLACK_LIMIT, slack_mrkdwn, split
 from core.commands import COMMANDS
 from core.config import Settings
 from core.conversation import Coach
+from core.errors import StartupError
 from core.messages import Button, Incoming, Reply
 
 logger = logging.getLogger(__name__)
@@ -148,6 +150,37 @@ def web_client(token: str, api_url: str | None = None) -> AsyncWebClient:
     client = AsyncWebClient(token=token, base_url=base)
     client.retry_handlers.append(AsyncRateLimitErrorRetryHandler(max_retry_count=2))
     return client
+
+
+async def check_token(client: AsyncWebClient, app_token: str | None = None) -> None:
+    """Ask Slack whether it accepts the bot token (auth.test) and, for Socket Mode, the app token.
+
+    A refusal is a StartupError naming the setting. The app token is tried with
+    apps.connections.open, as Socket Mode would: left to slack-sdk, a refused one is retried forever.
+    """
+    checks: list[tuple[str, str, Callable[[], Awaitable[Any]]]] = [
+        ("SLACK_BOT_TOKEN", "the Bot User OAuth Token (xoxb-…)", client.auth_test)
+    ]
+    if app_token is not None:
+        checks.append(
+            (
+                "SLACK_APP_TOKEN",
+                "an app-level token with connections:write (xapp-…)",
+                lambda: client.apps_connections_open(app_token=app_token),
+            )
+        )
+    for setting, what, call in checks:
+        try:
+            await call()
+        except SlackApiError as exc:
+            raise StartupError(
+                f"Slack refused {setting} ({exc.response.get('error')}): set {setting} to {what}."
+            ) from None
+        except (SlackClientError, aiohttp.ClientError, OSError) as exc:
+            raise StartupError(
+                f"Slack is not reachable at {client.base_url} ({type(exc).__name__}): "
+                "check the network or set SLACK_API_URL."
+            ) from None
 
 
 def _is_connect(text: str | None) -> bool:
@@ -273,9 +306,11 @@ async def run(
     assert settings.slack_bot_token is not None
     client = web_client(settings.slack_bot_token.get_secret_value(), settings.slack_api_url)
     secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
+    app_token = settings.slack_app_token.get_secret_value() if settings.slack_app_token else None
+    await check_token(client, app_token)
     app, stop = build_app(coach, client, secret), stop or asyncio.Event()
-    if settings.slack_app_token is not None:
-        handler = AsyncSocketModeHandler(app, settings.slack_app_token.get_secret_value())
+    if app_token is not None:
+        handler = AsyncSocketModeHandler(app, app_token)
         try:
             await handler.connect_async()  # not start_async(), which sleeps forever
             await stop.wait()

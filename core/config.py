@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic import ValidationError as PydanticValidationError
@@ -70,6 +71,15 @@ class Settings(BaseSettings):
         missing = [_ENV_NAMES.get(f, f.upper()) for f in fields if getattr(self, f) is None]
         if missing:
             raise ConfigError("Missing configuration: set " + ", ".join(missing) + ".")
+
+
+def masked_url(url: str) -> str:
+    """``url`` fit to print: any password replaced by ``***``."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=f"{parts.username or ''}:***@{host}"))
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -207,6 +207,14 @@ async def test_fail_next_is_flood_control(fake_telegram: FakeTelegram, bot: Bot)
     assert len(fake_telegram.sent()) == 1
 
 
+async def test_malformed_token_is_not_found(fake_telegram: FakeTelegram) -> None:
+    with pytest.raises(InvalidToken):
+        async with make_bot(fake_telegram, "not-a-token"):
+            pass
+    r = httpx.post(f"{fake_telegram.api_url()}not-a-token/getMe")
+    assert (r.status_code, r.json()) == (404, {"ok": False, "error_code": 404, "description": "Not Found"})
+
+
 async def test_wait_for_reports_the_calls(fake_telegram: FakeTelegram, bot: Bot) -> None:
     await bot.send_message(CHAT, "hi")
     with pytest.raises(AssertionError, match=r"sendMessage 200 .*\"hi\""):

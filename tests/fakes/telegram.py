@@ -23,6 +23,7 @@ from aiohttp import web
 from tests.fakes.server import ThreadedServer
 
 _ROUTE = re.compile(r"^/bot([^/]*)/([A-Za-z]+)$")
+_TOKEN = re.compile(r"^\d+:[A-Za-z0-9_-]+$")  # what @BotFather hands out; anything else is "Not Found"
 _STRAY_LT = re.compile(r"<(?!/?[A-Za-z])")  # "1 < 2", comments, doctypes: Telegram rejects them all
 MAX_TEXT = 4096
 POLL_CAP = 1.0  # seconds a getUpdates may hang whatever timeout it asks, so shutdown is quick
@@ -288,6 +289,8 @@ class FakeTelegram(ThreadedServer):
         method = next((m for m in METHODS if m.lower() == name.lower()), name)
         params = await read_params(request)
         try:
+            if not _TOKEN.match(token):
+                raise ApiError(404, "Not Found")
             if token != self.token:
                 raise ApiError(401, "Unauthorized")
             if method not in METHODS:
