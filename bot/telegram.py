@@ -20,7 +20,6 @@ from telegram import BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, Mes
 from telegram.constants import ChatAction, ParseMode
 from telegram.error import BadRequest, InvalidToken, NetworkError, TelegramError
 from telegram.ext import (
-    AIORateLimiter,
     Application,
     BaseUpdateProcessor,
     CallbackQueryHandler,
@@ -30,6 +29,7 @@ from telegram.ext import (
     filters,
 )
 
+from bot.telegram_rate import RepliesFirst
 from bot.text import split_html, telegram_html
 from core.config import Settings
 from core.conversation import Coach
@@ -98,7 +98,7 @@ async def send(bot: ExtBot[Any], chat_id: int | str, reply: Reply) -> list[Messa
 
 @contextlib.asynccontextmanager
 async def typing(bot: ExtBot[Any], chat_id: int) -> AsyncIterator[None]:
-    """Show "typing…" until the block ends."""
+    """Show "typing…" until the block ends (RepliesFirst skips it while replies need the budget)."""
 
     async def renew() -> None:
         while True:
@@ -151,7 +151,7 @@ def build_app(
     coach: Coach, token: str, base_url: str | None = None
 ) -> Application[Any, Any, Any, Any, Any, Any]:
     """The PTB Application wired to ``coach``."""
-    builder = Application.builder().token(token).rate_limiter(AIORateLimiter(max_retries=3))
+    builder = Application.builder().token(token).rate_limiter(RepliesFirst(max_retries=3))
     builder = builder.concurrent_updates(PerChatOrder())
     if base_url:
         root = base_url.rstrip("/")
