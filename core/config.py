@@ -24,7 +24,8 @@ _ENV_NAMES = {
 class Settings(BaseSettings):
     """Every knob of the bot and the worker. Secrets are ``SecretStr`` so they never print."""
 
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore", frozen=True)
+    # An empty value (TELEGRAM_BOT_TOKEN= in .env) counts as unset, so it is reported as missing.
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", frozen=True, env_ignore_empty=True)
 
     database_url: str = "sqlite:///coach.db"
     redis_url: str = "redis://localhost:6379/0"
