@@ -12,7 +12,7 @@ import contextlib
 import logging
 import re
 import secrets
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from dataclasses import replace
 from typing import Any
 
@@ -158,29 +158,24 @@ async def check_token(client: AsyncWebClient, app_token: str | None = None) -> N
     A refusal is a StartupError naming the setting. The app token is tried with
     apps.connections.open, as Socket Mode would: left to slack-sdk, a refused one is retried forever.
     """
-    checks: list[tuple[str, str, Callable[[], Awaitable[Any]]]] = [
-        ("SLACK_BOT_TOKEN", "the Bot User OAuth Token (xoxb-…)", client.auth_test)
-    ]
+    await _accepted(client.auth_test(), "SLACK_BOT_TOKEN", "the Bot User OAuth Token (xoxb-…)", client)
     if app_token is not None:
-        checks.append(
-            (
-                "SLACK_APP_TOKEN",
-                "an app-level token with connections:write (xapp-…)",
-                lambda: client.apps_connections_open(app_token=app_token),
-            )
-        )
-    for setting, what, call in checks:
-        try:
-            await call()
-        except SlackApiError as exc:
-            raise StartupError(
-                f"Slack refused {setting} ({exc.response.get('error')}): set {setting} to {what}."
-            ) from None
-        except (SlackClientError, aiohttp.ClientError, OSError) as exc:
-            raise StartupError(
-                f"Slack is not reachable at {client.base_url} ({type(exc).__name__}): "
-                "check the network or set SLACK_API_URL."
-            ) from None
+        what = "an app-level token with connections:write (xapp-…)"
+        await _accepted(client.apps_connections_open(app_token=app_token), "SLACK_APP_TOKEN", what, client)
+
+
+async def _accepted(call: Awaitable[Any], setting: str, what: str, client: AsyncWebClient) -> None:
+    try:
+        await call
+    except SlackApiError as exc:
+        raise StartupError(
+            f"Slack refused {setting} ({exc.response.get('error')}): set {setting} to {what}."
+        ) from None
+    except (SlackClientError, aiohttp.ClientError, OSError) as exc:
+        raise StartupError(
+            f"Slack is not reachable at {client.base_url} ({type(exc).__name__}): "
+            "check the network or set SLACK_API_URL."
+        ) from None
 
 
 def _is_connect(text: str | None) -> bool:
