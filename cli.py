@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from core.config import Settings, load_settings
-from core.errors import ConfigError
+from core.errors import ConfigError, StartupError
 from core.logs import setup_logging
 from core.runtime import open_storage
 
@@ -64,6 +64,7 @@ def cmd_chat(settings: Settings, args: argparse.Namespace) -> int:
     async def main() -> None:
         runtime = build(settings)
         try:
+            await runtime.model.check()
             await chat(runtime.coach, args.name)
         finally:
             await runtime.aclose()
@@ -72,26 +73,16 @@ def cmd_chat(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-async def _queue(settings: Settings) -> Any:
-    """The arq pool the bot hands work to, or None (work then runs in this process)."""
-    from arq import create_pool
-
-    from jobs.worker import redis_settings
-
-    try:
-        return await create_pool(redis_settings(settings.redis_url))
-    except (OSError, ConnectionError) as exc:
-        logger.warning("Redis at REDIS_URL unreachable (%s): plans are generated in this process", exc)
-        return None
-
-
 def _serve(settings: Settings, adapter: str) -> int:
     """Run a messenger adapter until SIGINT or SIGTERM."""
     import signal
 
+    from bot.invalidation import shared_cache
+    from bot.ops import serve
+    from bot.turns import redis_turns
     from core import pushes, sync
     from core.runtime import build
-    from jobs.enqueue import plan_runner, push_announcer, retry_scheduler
+    from jobs.enqueue import open_queue, plan_runner, push_announcer, retry_scheduler
 
     open_storage(settings)
 
@@ -100,29 +91,23 @@ def _serve(settings: Settings, adapter: str) -> int:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        queue = await _queue(settings)
-        if queue is not None:
+        async with contextlib.AsyncExitStack() as resources:
+            queue = await open_queue(settings.redis_url)
+            resources.push_async_callback(queue.aclose)
+            runtime = build(
+                settings,
+                plan_runner=plan_runner(queue),
+                # Several instances of this bot may run: keep each athlete's turns in order across them.
+                locker=redis_turns(queue),
+            )
+            resources.push_async_callback(runtime.aclose)
+            await runtime.model.check()
             sync.hooks.schedule_retry = retry_scheduler(queue)
             pushes.hooks.announce = push_announcer(queue)
-        from bot.turns import redis_turns
-
-        runtime = build(
-            settings,
-            plan_runner=plan_runner(queue) if queue is not None else None,
-            # Several instances of this bot may run: keep each athlete's turns in order across them.
-            locker=redis_turns(queue) if queue is not None else None,
-        )
-        feed = contextlib.AsyncExitStack()
-        if queue is not None:
-            from bot.invalidation import shared_cache
-
-            await feed.enter_async_context(shared_cache(queue))
-        ops = None
-        if settings.metrics_port is not None:
-            from bot.ops import serve
-
-            ops = await serve(settings.metrics_port, queue)
-        try:
+            await resources.enter_async_context(shared_cache(queue))
+            if settings.metrics_port is not None:
+                ops = await serve(settings.metrics_port, queue)
+                resources.push_async_callback(ops.cleanup)
             if adapter == "telegram":
                 from bot import telegram
 
@@ -131,13 +116,6 @@ def _serve(settings: Settings, adapter: str) -> int:
                 from bot import slack
 
                 await slack.run(runtime.coach, settings, stop)
-        finally:
-            await runtime.aclose()
-            if ops is not None:
-                await ops.cleanup()
-            await feed.aclose()
-            if queue is not None:
-                await queue.aclose()
 
     asyncio.run(main())
     return 0
@@ -161,9 +139,16 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
     """Run the background worker: sync retries, plan generation, pulls, notices."""
     from arq import run_worker
 
-    from jobs.worker import WorkerSettings, redis_settings
+    from jobs.enqueue import open_queue, redis_settings
+    from jobs.worker import WorkerSettings
 
     settings.require("encryption_key")
+
+    async def check_redis() -> None:
+        # arq would retry an absent Redis for a while, logging each try, then raise a traceback.
+        await (await open_queue(settings.redis_url)).aclose()
+
+    asyncio.run(check_redis())
     run_worker(
         WorkerSettings,  # type: ignore[arg-type]
         redis_settings=redis_settings(settings.redis_url),
@@ -398,6 +383,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"coach: {exc.user_message}", file=sys.stderr)
         return 2
+    except StartupError as exc:
+        print(f"coach: {exc.user_message}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -115,6 +115,22 @@ class Process:
         )
 
 
+def telegram_process(
+    env: BenchEnv, telegram: FakeTelegram, gemini: FakeGemini, database: Path, cwd: Path
+) -> Process:
+    """``coach telegram`` long-polling the fake Telegram, with its own SQLite file and the run's Redis."""
+    assert env.redis_url is not None, "coach telegram needs Redis"
+    settings = {
+        "telegram_bot_token": telegram.token,
+        "telegram_api_base_url": telegram.url,
+        "gemini_api_key": gemini.api_key,
+        "gemini_base_url": gemini.url,
+        "intervals_base_url": env.intervals.url,
+        "redis_url": env.redis_url,
+    }
+    return Process(["telegram"], _environ(database, **settings), cwd)
+
+
 def _synced() -> int:
     return int(PlannedWorkout.select().where(PlannedWorkout.sync_status == "SYNCED").count())
 
@@ -177,15 +193,7 @@ async def _telegram(env: BenchEnv, gemini: FakeGemini) -> tuple[Child, str]:
         env.intervals.reset()
         await seed_athlete("telegram", str(CHAT_ID), env.intervals)
     with FakeTelegram() as telegram:
-        settings = {
-            "telegram_bot_token": telegram.token,
-            "telegram_api_base_url": telegram.url,
-            "gemini_api_key": gemini.api_key,
-            "gemini_base_url": gemini.url,
-            "intervals_base_url": env.intervals.url,
-            "redis_url": env.redis_url or "redis://127.0.0.1:9/0",
-        }
-        process = Process(["telegram"], _environ(env.tmp / "telegram.db", **settings), env.tmp)
+        process = telegram_process(env, telegram, gemini, env.tmp / "telegram.db", env.tmp)
         try:
             replies = await asyncio.to_thread(_converse, telegram, process)
         except AssertionError:  # the fake's wait_for_sync timed out: report what was answered

@@ -29,7 +29,9 @@ transaction per athlete), then times `sync.drain(pool)` against the fake Interva
 50 ms added to every response, timing each HTTP request the pool sends and the CPU time of each
 database function. Peak memory is each process's maximum resident set size as the kernel reports
 it when the process is reaped (`os.wait4`), measured in a small helper that starts it, one
-process at a time."""
+process at a time. The crowd benchmark starts a real `coach telegram` against a fake Telegram
+that answers more than about 30 calls a second to chats with 429, as Telegram does, and a fake
+Gemini that takes 1 s per call, then times every reply from the moment 100 athletes wrote."""
 
 
 def _cpu_model() -> str:

@@ -30,6 +30,7 @@ class Notifier:
 
     def __init__(self, settings: Settings) -> None:
         self._telegram: ExtBot[Any] | None = None
+        self._telegram_url = settings.telegram_api_base_url
         self._slack: AsyncWebClient | None = None
         if settings.telegram_bot_token is not None:
             root = (settings.telegram_api_base_url or "https://api.telegram.org").rstrip("/")
@@ -45,9 +46,11 @@ class Notifier:
             )
 
     async def start(self) -> None:
-        """Open connections (Telegram's getMe)."""
+        """Open connections, checking the tokens (Telegram's getMe, Slack's auth.test)."""
         if self._telegram is not None:
-            await self._telegram.initialize()
+            await telegram.initialize(self._telegram, self._telegram_url)
+        if self._slack is not None:
+            await slack.check_token(self._slack)
 
     async def aclose(self) -> None:
         """Close connections."""

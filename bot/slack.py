@@ -16,10 +16,11 @@ from collections.abc import Awaitable
 from dataclasses import replace
 from typing import Any
 
+import aiohttp
 from aiohttp import web
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
-from slack_sdk.errors import SlackApiError
+from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -28,6 +29,7 @@ from bot.markdown import plain, slack_markdown
 from core.commands import COMMANDS
 from core.config import Settings
 from core.conversation import Coach
+from core.errors import StartupError
 from core.messages import Button, Incoming, Reply
 
 logger = logging.getLogger(__name__)
@@ -170,6 +172,32 @@ def web_client(token: str, api_url: str | None = None) -> AsyncWebClient:
     return client
 
 
+async def check_token(client: AsyncWebClient, app_token: str | None = None) -> None:
+    """Ask Slack whether it accepts the bot token (auth.test) and, for Socket Mode, the app token.
+
+    A refusal is a StartupError naming the setting. The app token is tried with
+    apps.connections.open, as Socket Mode would: left to slack-sdk, a refused one is retried forever.
+    """
+    await _accepted(client.auth_test(), "SLACK_BOT_TOKEN", "the Bot User OAuth Token (xoxb-…)", client)
+    if app_token is not None:
+        what = "an app-level token with connections:write (xapp-…)"
+        await _accepted(client.apps_connections_open(app_token=app_token), "SLACK_APP_TOKEN", what, client)
+
+
+async def _accepted(call: Awaitable[Any], setting: str, what: str, client: AsyncWebClient) -> None:
+    try:
+        await call
+    except SlackApiError as exc:
+        raise StartupError(
+            f"Slack refused {setting} ({exc.response.get('error')}): set {setting} to {what}."
+        ) from None
+    except (SlackClientError, aiohttp.ClientError, OSError) as exc:
+        raise StartupError(
+            f"Slack is not reachable at {client.base_url} ({type(exc).__name__}): "
+            "check the network or set SLACK_API_URL."
+        ) from None
+
+
 def _is_connect(text: str | None) -> bool:
     return (text or "").lstrip("/").lower().split()[:1] == ["connect"]
 
@@ -303,9 +331,11 @@ async def run(
     assert settings.slack_bot_token is not None
     client = web_client(settings.slack_bot_token.get_secret_value(), settings.slack_api_url)
     secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
+    app_token = settings.slack_app_token.get_secret_value() if settings.slack_app_token else None
+    await check_token(client, app_token)
     app, stop = build_app(coach, client, secret), stop or asyncio.Event()
-    if settings.slack_app_token is not None:
-        handler = AsyncSocketModeHandler(app, settings.slack_app_token.get_secret_value())
+    if app_token is not None:
+        handler = AsyncSocketModeHandler(app, app_token)
         try:
             await handler.connect_async()  # not start_async(), which sleeps forever
             await stop.wait()

@@ -18,9 +18,8 @@ from urllib.parse import urlsplit
 
 from telegram import BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ChatAction, ParseMode
-from telegram.error import BadRequest, TelegramError
+from telegram.error import BadRequest, InvalidToken, NetworkError, TelegramError
 from telegram.ext import (
-    AIORateLimiter,
     Application,
     BaseUpdateProcessor,
     CallbackQueryHandler,
@@ -33,8 +32,10 @@ from telegram.ext import (
 from bot.invite_link import api_urls
 from bot.markdown import telegram_html
 from bot.telegram_media import attachment
+from bot.telegram_rate import RepliesFirst
 from core.config import Settings
 from core.conversation import Coach
+from core.errors import StartupError
 from core.messages import Incoming, Reply
 
 logger = logging.getLogger(__name__)
@@ -111,7 +112,7 @@ async def send(bot: ExtBot[Any], chat_id: int | str, reply: Reply) -> list[Messa
 
 @contextlib.asynccontextmanager
 async def typing(bot: ExtBot[Any], chat_id: int) -> AsyncIterator[None]:
-    """Show "typing…" until the block ends."""
+    """Show "typing…" until the block ends (RepliesFirst skips it while replies need the budget)."""
 
     async def renew() -> None:
         while True:
@@ -176,7 +177,7 @@ def build_app(
     coach: Coach, token: str, base_url: str | None = None
 ) -> Application[Any, Any, Any, Any, Any, Any]:
     """The PTB Application wired to ``coach``."""
-    builder = Application.builder().token(token).rate_limiter(AIORateLimiter(max_retries=3))
+    builder = Application.builder().token(token).rate_limiter(RepliesFirst(max_retries=3))
     builder = builder.concurrent_updates(PerChatOrder())
     if base_url:
         urls = api_urls(base_url)
@@ -228,6 +229,27 @@ def build_app(
     return app
 
 
+async def initialize(
+    part: Application[Any, Any, Any, Any, Any, Any] | ExtBot[Any], api_url: str | None
+) -> None:
+    """Initialize an app or a bot (getMe); a refused token or an unreachable Bot API is a StartupError.
+
+    PTB's own messages are not passed on: InvalidToken's quotes the token.
+    """
+    try:
+        await part.initialize()
+    except InvalidToken:
+        raise StartupError(
+            "Telegram refused TELEGRAM_BOT_TOKEN: copy the token @BotFather gave you into TELEGRAM_BOT_TOKEN."
+        ) from None
+    except NetworkError as exc:
+        where = api_url or "https://api.telegram.org"
+        raise StartupError(
+            f"The Telegram Bot API is not reachable at {where} ({type(exc).__name__}): "
+            "check the network or set TELEGRAM_API_BASE_URL."
+        ) from None
+
+
 def webhook_secret(token: str) -> str:
     """A secret for Telegram's webhook header, the same on every instance, derived from the token."""
     return hashlib.sha256(f"coach-webhook:{token}".encode()).hexdigest()[:48]
@@ -271,6 +293,7 @@ async def run(coach: Coach, settings: Settings, stop_event: asyncio.Event) -> No
     settings.require("telegram_bot_token")
     assert settings.telegram_bot_token is not None
     app = build_app(coach, settings.telegram_bot_token.get_secret_value(), settings.telegram_api_base_url)
+    await initialize(app, settings.telegram_api_base_url)
     async with app:
         await start(
             app,

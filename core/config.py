@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Annotated, Literal
+from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic import ValidationError as PydanticValidationError
@@ -23,7 +24,8 @@ _ENV_NAMES = {
 class Settings(BaseSettings):
     """Every knob of the bot and the worker. Secrets are ``SecretStr`` so they never print."""
 
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore", frozen=True)
+    # An empty value (TELEGRAM_BOT_TOKEN= in .env) counts as unset, so it is reported as missing.
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", frozen=True, env_ignore_empty=True)
 
     database_url: str = "sqlite:///coach.db"
     redis_url: str = "redis://localhost:6379/0"
@@ -85,6 +87,15 @@ class Settings(BaseSettings):
         missing = [_ENV_NAMES.get(f, f.upper()) for f in fields if getattr(self, f) is None]
         if missing:
             raise ConfigError("Missing configuration: set " + ", ".join(missing) + ".")
+
+
+def masked_url(url: str) -> str:
+    """``url`` fit to print: any password replaced by ``***``."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=f"{parts.username or ''}:***@{host}"))
 
 
 def load_settings(**overrides: object) -> Settings:

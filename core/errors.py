@@ -56,6 +56,13 @@ class ConfigError(CoachError):
     """Configuration is missing or malformed; the process should not start."""
 
 
+class StartupError(CoachError):
+    """A service the process needs is unreachable, or refused its credentials: the process should not start.
+
+    ``user_message`` is one line for the operator naming the setting and what to do.
+    """
+
+
 class IntervalsError(CoachError):
     """A call to Intervals.icu failed. ``retryable`` says whether to queue and retry."""
 

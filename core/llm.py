@@ -18,7 +18,7 @@ from google import genai
 from google.genai import errors as genai_errors
 from google.genai import types
 
-from core.errors import CoachError
+from core.errors import CoachError, StartupError
 
 logger = logging.getLogger(__name__)
 
@@ -163,6 +163,26 @@ class GeminiModel:
             return json.loads(response.text or ""), response.model_version or self.model
         except ValueError:
             raise ModelUnavailable("The model returned a plan that is not valid JSON.") from None
+
+    async def check(self) -> None:
+        """Fetch the model's metadata (free, no tokens) to learn at start whether the key is accepted.
+
+        A refused key is a StartupError; an outage only a warning, since turns apologise and retry.
+        """
+        try:
+            await self._client.aio.models.get(model=self.model)
+        except genai_errors.ClientError as exc:
+            if exc.code not in (400, 401, 403):
+                logger.warning("model check: %s %s", exc.code, exc.status)
+                return
+            raise StartupError(
+                f"Gemini refused GEMINI_API_KEY ({exc.message or exc.status}): "
+                "create a key at https://aistudio.google.com/apikey and set GEMINI_API_KEY."
+            ) from None
+        except _TRANSPORT_ERRORS as exc:
+            logger.warning(
+                "model check failed (%s); starting anyway", getattr(exc, "code", None) or type(exc).__name__
+            )
 
     async def aclose(self) -> None:
         """Close the HTTP sessions."""

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from peewee import OperationalError
+
 from core import recovery
 from core.access import Access
 from core.budgets import Budgets
-from core.config import Settings
+from core.config import Settings, masked_url
 from core.conversation import Coach, Limits, Locker, PlanRunner
+from core.errors import StartupError
 from core.intervals import IntervalsPool
 from core.llm import GeminiModel
 from storage.crypto import Cipher
@@ -38,7 +41,20 @@ def open_storage(settings: Settings, *, need_secrets: bool = True) -> list[str]:
     if need_secrets:
         settings.require("encryption_key")
     cipher = Cipher(settings.encryption_key.get_secret_value()) if settings.encryption_key else None
-    return migrate(open_database(settings.database_url, cipher))
+    db = open_database(settings.database_url, cipher)
+    try:
+        db.connect(reuse_if_open=True)
+    except OperationalError as exc:
+        # The driver's first line says why (refused, unknown database, bad password), never the password.
+        reason = " ".join(str(exc).splitlines()[0].rpartition("failed: ")[2].split())
+        sqlite = settings.database_url.startswith("sqlite")
+        todo = "check that its folder exists and is writable" if sqlite else "start PostgreSQL"
+        raise StartupError(
+            f"The database is not reachable at {masked_url(settings.database_url)} ({reason}): "
+            f"{todo} or set DATABASE_URL."
+        ) from None
+    db.close()
+    return migrate(db)
 
 
 def make_model(settings: Settings) -> GeminiModel | None:

@@ -1,15 +1,39 @@
-"""Seams the bot processes hand to core so work lands on the arq queue instead of running inline."""
+"""The arq queue: opening it, and the seams the bot processes hand to core so work lands on it."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Awaitable, Callable
 
-from arq.connections import ArqRedis
+from arq.connections import ArqRedis, RedisSettings, create_pool
+from redis.exceptions import RedisError
 
 from core import plans
+from core.config import masked_url
+from core.errors import StartupError
 from core.messages import Reply
 from core.previews import PlanRunner
 from core.sync import RetryScheduler
+
+
+def redis_settings(url: str) -> RedisSettings:
+    """arq's connection settings from REDIS_URL."""
+    return RedisSettings.from_dsn(url)
+
+
+async def open_queue(url: str) -> ArqRedis:
+    """The arq pool at ``url``; Redis not answering is a StartupError naming REDIS_URL.
+
+    No retries: a process without its queue can't do its work, so it stops at once and says why.
+    """
+    try:
+        return await create_pool(dataclasses.replace(redis_settings(url), conn_retries=0))
+    except (OSError, RedisError) as exc:  # TimeoutError is an OSError
+        # redis-py says "Error 111 connecting to host:port. Connection refused.": keep the why.
+        reason = " ".join(str(exc).split()).rstrip(".").rpartition(". ")[2] or type(exc).__name__
+        raise StartupError(
+            f"Redis is not reachable at {masked_url(url)} ({reason}): start redis-server or set REDIS_URL."
+        ) from None
 
 
 def plan_runner(redis: ArqRedis) -> PlanRunner:

@@ -11,7 +11,6 @@ import logging
 from typing import Any
 
 from arq import cron, func
-from arq.connections import RedisSettings
 
 from bot.invalidation import shared_cache
 from bot.notifier import Notifier
@@ -27,36 +26,39 @@ logger = logging.getLogger(__name__)
 
 
 async def startup(ctx: dict[str, Any]) -> None:
-    """Open the database, the Intervals.icu pool, the model and the notifier."""
+    """Open the database, the Intervals.icu pool, the model and the notifier, checking keys and tokens.
+
+    Everything opened goes on ``ctx["resources"]`` first, so a start that fails half-way (a StartupError
+    for the operator) still closes what it opened when arq calls ``shutdown``.
+    """
     settings: Settings = ctx.get("settings") or load_settings()
     setup_logging(settings.log_level, settings.log_format)
-    open_storage(settings)
     ctx["settings"] = settings
+    ctx["resources"] = resources = contextlib.AsyncExitStack()
+    open_storage(settings)
     ctx["pool"] = make_pool(settings)
+    resources.push_async_callback(ctx["pool"].aclose)
     ctx["model"] = make_model(settings)
     recovery.configure(settings)
+    if ctx["model"] is not None:
+        resources.push_async_callback(ctx["model"].aclose)
+        await ctx["model"].check()
     notifier = Notifier(settings)
+    resources.push_async_callback(notifier.aclose)
     await notifier.start()
     ctx["notifier"], ctx["notify"] = notifier, notifier.notify
     sync.hooks.schedule_retry = retry_scheduler(ctx["redis"])
-    ctx["feed"] = contextlib.AsyncExitStack()
-    await ctx["feed"].enter_async_context(shared_cache(ctx["redis"]))
-    ctx["ops"] = (
-        await serve(settings.metrics_port, ctx["redis"]) if settings.metrics_port is not None else None
-    )
+    await resources.enter_async_context(shared_cache(ctx["redis"]))
+    if settings.metrics_port is not None:
+        resources.push_async_callback((await serve(settings.metrics_port, ctx["redis"])).cleanup)
     logger.info("worker started")
 
 
 async def shutdown(ctx: dict[str, Any]) -> None:
     """Close what startup opened."""
     sync.hooks.schedule_retry = None
-    await ctx["feed"].aclose()
-    await ctx["pool"].aclose()
-    if ctx.get("model") is not None:
-        await ctx["model"].aclose()
-    await ctx["notifier"].aclose()
-    if ctx.get("ops") is not None:
-        await ctx["ops"].cleanup()
+    if "resources" in ctx:
+        await ctx["resources"].aclose()
 
 
 class WorkerSettings:
@@ -81,8 +83,3 @@ class WorkerSettings:
     on_shutdown = shutdown
     health_check_interval = 60
     job_timeout = 300
-
-
-def redis_settings(url: str) -> RedisSettings:
-    """arq's connection settings from REDIS_URL."""
-    return RedisSettings.from_dsn(url)

@@ -33,6 +33,14 @@ def test_missing_required_settings_are_listed() -> None:
     assert missing.value.user_message == "Missing configuration: set ENCRYPTION_KEY, TELEGRAM_BOT_TOKEN."
 
 
+def test_an_empty_value_is_missing(monkeypatch: pytest.MonkeyPatch, tmp_path: object) -> None:
+    monkeypatch.chdir(str(tmp_path))
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "")  # "TELEGRAM_BOT_TOKEN=" left in .env
+    with pytest.raises(ConfigError) as missing:
+        load_settings().require("telegram_bot_token")
+    assert missing.value.user_message == "Missing configuration: set TELEGRAM_BOT_TOKEN."
+
+
 def test_secrets_never_print() -> None:
     settings = load_settings(gemini_api_key="AIza-secret-value")
     assert "AIza-secret-value" not in repr(settings)

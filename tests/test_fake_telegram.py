@@ -281,6 +281,33 @@ async def test_fail_next_is_flood_control(fake_telegram: FakeTelegram, bot: Bot)
     assert len(fake_telegram.sent()) == 1
 
 
+async def test_malformed_token_is_not_found(fake_telegram: FakeTelegram) -> None:
+    with pytest.raises(InvalidToken):
+        async with make_bot(fake_telegram, "not-a-token"):
+            pass
+    r = httpx.post(f"{fake_telegram.api_url()}not-a-token/getMe")
+    assert (r.status_code, r.json()) == (404, {"ok": False, "error_code": 404, "description": "Not Found"})
+
+
+def test_flood_control_refuses_calls_to_chats_beyond_the_budget(fake_telegram: FakeTelegram) -> None:
+    fake_telegram.flood_rate = 2  # a slow budget, so the calls below come faster than it drains
+    url = f"{fake_telegram.api_url()}{TOKEN}"
+    answers = [httpx.post(f"{url}/sendMessage", data={"chat_id": CHAT + n, "text": "hi"}) for n in range(3)]
+    answers.append(httpx.post(f"{url}/sendChatAction", data={"chat_id": CHAT, "action": "typing"}))
+    answers.append(httpx.post(f"{url}/getMe"))  # not aimed at a chat: not counted
+
+    assert [a.status_code for a in answers] == [200, 200, 429, 429, 200]
+    assert answers[2].json() == {
+        "ok": False,
+        "error_code": 429,
+        "description": "Too Many Requests: retry after 1",
+        "parameters": {"retry_after": 1},
+    }
+    assert fake_telegram.flooded == 2 and len(fake_telegram.sent()) == 2
+    time.sleep(0.6)  # the bucket drains 2 a second
+    assert httpx.post(f"{url}/sendMessage", data={"chat_id": CHAT, "text": "again"}).status_code == 200
+
+
 async def test_wait_for_reports_the_calls(fake_telegram: FakeTelegram, bot: Bot) -> None:
     await bot.send_message(CHAT, "hi")
     with pytest.raises(AssertionError, match=r"sendMessage 200 .*\"hi\""):

@@ -25,6 +25,18 @@ from tests.fakes.gemini_schema import request_problems, wire_field
 from tests.fakes.server import ThreadedServer
 
 _ROUTE = re.compile(r"^/(v1|v1beta)/models/([^/:]+):generateContent$")
+_MODEL = re.compile(r"^/(v1|v1beta)/models/([^/:]+)$")  # models.get
+# What the real API adds to its "API key not valid" answer (an ErrorInfo and a LocalizedMessage).
+_BAD_KEY = "API key not valid. Please pass a valid API key."
+_BAD_KEY_DETAILS = [
+    {
+        "@type": "type.googleapis.com/google.rpc.ErrorInfo",
+        "reason": "API_KEY_INVALID",
+        "domain": "googleapis.com",
+        "metadata": {"service": "generativelanguage.googleapis.com"},
+    },
+    {"@type": "type.googleapis.com/google.rpc.LocalizedMessage", "locale": "en-US", "message": _BAD_KEY},
+]
 _TOKEN = re.compile(r"\w+|[^\w\s]")
 MAX_REQUEST_BYTES = 20 * 1024 * 1024  # inline data travels in the body; bigger requests need the Files API
 # The MIME types Gemini documents for inline data (ai.google.dev/gemini-api/docs: audio, image
@@ -225,13 +237,17 @@ class FakeGemini(ThreadedServer):
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         match = _ROUTE.match(request.path)
-        if request.method != "POST" or match is None:
+        about = _MODEL.match(request.path) if request.method == "GET" else None
+        if (request.method != "POST" or match is None) and about is None:
             return _error(404, "NOT_FOUND", f"Method not found: {request.method} {request.path}")
         key = request.headers.get("x-goog-api-key") or request.query.get("key")
         if not key:
             return _error(403, "PERMISSION_DENIED", "Method doesn't allow unregistered callers.")
         if key != self.api_key:
-            return _error(400, "INVALID_ARGUMENT", "API key not valid. Please pass a valid API key.")
+            return _error(400, "INVALID_ARGUMENT", _BAD_KEY, _BAD_KEY_DETAILS)
+        if about is not None:
+            return web.json_response(_model_info(about.group(2)))
+        assert match is not None
         raw = await request.read()
         if len(raw) > MAX_REQUEST_BYTES:
             return _error(
@@ -344,8 +360,22 @@ def _inline_problem(body: dict[str, Any]) -> str | None:
     return None
 
 
-def _error(code: int, status: str, message: str) -> web.Response:
-    return web.json_response({"error": {"code": code, "message": message, "status": status}}, status=code)
+def _model_info(name: str) -> dict[str, Any]:
+    """A models.get answer, shaped like the real one for a Gemini model."""
+    return {
+        "name": f"models/{name}",
+        "version": "001",
+        "displayName": name,
+        "inputTokenLimit": 1_048_576,
+        "outputTokenLimit": 65_536,
+        "supportedGenerationMethods": ["generateContent", "countTokens"],
+    }
+
+
+def _error(code: int, status: str, message: str, details: list[dict[str, Any]] | None = None) -> web.Response:
+    body: dict[str, Any] = {"code": code, "message": message, "status": status}
+    body.update({"details": details} if details else {})
+    return web.json_response({"error": body}, status=code)
 
 
 def _drop(request: web.Request) -> web.Response:

@@ -8,6 +8,7 @@ import contextlib
 import copy
 import itertools
 import json
+import math
 import re
 import threading
 import time
@@ -23,8 +24,16 @@ from tests.fakes import telegram_html
 from tests.fakes.server import ThreadedServer
 
 _ROUTE = re.compile(r"^/bot([^/]*)/([A-Za-z]+)$")
+_TOKEN = re.compile(r"^\d+:[A-Za-z0-9_-]+$")  # what @BotFather hands out; anything else is "Not Found"
+_STRAY_LT = re.compile(r"<(?!/?[A-Za-z])")  # "1 < 2", comments, doctypes: Telegram rejects them all
 MAX_TEXT = 4096
 POLL_CAP = 1.0  # seconds a getUpdates may hang whatever timeout it asks, so shutdown is quick
+# Telegram lets a bot send "about 30 messages per second" (Bot FAQ) and answers more with 429 "retry
+# after N". Modelled as a bucket that drains 30 a second, counting every call aimed at a chat (chat
+# actions and edits too: the stricter reading). It holds a tenth more than PTB's AIORateLimiter
+# (30): "about" allows the jitter between a client's clock and arrival here, not a faster rate.
+FLOOD_RATE = 30.0
+FLOOD_SLACK = 1.1
 METHODS = (
     "getMe getUpdates sendMessage editMessageText editMessageReplyMarkup answerCallbackQuery sendChatAction "
     "deleteMessage setMyCommands getMyCommands setWebhook deleteWebhook getWebhookInfo close logOut getFile"
@@ -144,6 +153,9 @@ class FakeTelegram(ThreadedServer):
             self._failures: dict[str, list[ApiError]] = {}
             self._files: dict[str, Json] = {}  # file_id -> {"data", "path", "unique"}
             self.downloads: list[str] = []  # file paths fetched from the file URL
+            self.flood_rate: float | None = FLOOD_RATE  # None: no flood control
+            self.flooded = 0  # calls answered 429 by flood control
+            self._level, self._leaked_at = 0.0, time.monotonic()
         self._poke()
 
     def calls_of(self, method: str) -> list[ApiCall]:
@@ -293,6 +305,8 @@ class FakeTelegram(ThreadedServer):
         method = next((m for m in METHODS if m.lower() == name.lower()), name)
         params = await read_params(request)
         try:
+            if not _TOKEN.match(token):
+                raise ApiError(404, "Not Found")
             if token != self.token:
                 raise ApiError(401, "Unauthorized")
             if method not in METHODS:
@@ -301,6 +315,8 @@ class FakeTelegram(ThreadedServer):
                 failures = self._failures.get(method.lower())
                 if failures:
                     raise failures.pop(0)
+                if "chat_id" in params:
+                    self._flood_control()
                 result = None if method == "getUpdates" else self._call(method, params)
             if method == "getUpdates":
                 result = await self._get_updates(params, generation)
@@ -313,6 +329,19 @@ class FakeTelegram(ThreadedServer):
             if generation == self._generation:
                 self.calls = [*self.calls, ApiCall(method, params, status, arrived)]
         return web.json_response(body, status=status)
+
+    def _flood_control(self) -> None:
+        """Count one call to a chat against the bot's budget, or refuse it as Telegram does (lock held)."""
+        if self.flood_rate is None:
+            return
+        now = time.monotonic()
+        self._level = max(0.0, self._level - (now - self._leaked_at) * self.flood_rate)
+        self._leaked_at = now
+        if self._level + 1 > self.flood_rate * FLOOD_SLACK:
+            self.flooded += 1
+            wait = math.ceil((self._level + 1 - self.flood_rate) / self.flood_rate)
+            raise ApiError(429, f"Too Many Requests: retry after {wait}", {"retry_after": wait})
+        self._level += 1
 
     async def _get_updates(self, params: Json, generation: int) -> list[Json]:
         offset, limit = int(params.get("offset") or 0), int(params.get("limit") or 100)
