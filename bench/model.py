@@ -11,7 +11,7 @@ import itertools
 from collections.abc import Callable
 from typing import Any
 
-from core.llm import FunctionCall, ModelTurn, ModelUnavailable
+from core.llm import FunctionCall, ModelTurn, ModelUnavailable, Structured
 
 Contents = list[dict[str, Any]]
 Policy = Callable[[Contents], ModelTurn]
@@ -71,6 +71,6 @@ class ScriptedModel:
         self.results.extend(tool_results(contents))
         return self.policy(contents)
 
-    async def generate_json(self, system: str, prompt: str, schema: dict[str, Any]) -> tuple[Any, str]:
+    async def generate_json(self, system: str, prompt: str, schema: dict[str, Any]) -> Structured:
         """Plans are not benchmarked here."""
         raise ModelUnavailable("The benchmark model does not generate plans.")

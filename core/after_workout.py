@@ -19,7 +19,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from core import activities, pushes
+from core import activities, budgets, pushes
 from core.clock import zone
 from core.errors import CoachError
 from core.events import TIME_OF_DAY_START
@@ -177,12 +177,14 @@ def _claim(athlete_id: int, now: dt.datetime) -> tuple[int, list[Draft]]:
     return claimed, drafts
 
 
-async def _sentence(model: Model, numbers: str) -> str | None:
+async def _sentence(model: Model, athlete_id: int, numbers: str) -> str | None:
     try:
-        raw, _ = await model.generate_json(SYSTEM, numbers, SENTENCE_SCHEMA)
+        answer = await model.generate_json(SYSTEM, numbers, SENTENCE_SCHEMA)
     except CoachError as exc:
         logger.warning("after-workout sentence: %s", exc.user_message)
         return None
+    await budgets.spend(athlete_id, answer.tokens)
+    raw = answer.data
     sentence = raw.get("sentence") if isinstance(raw, dict) else None
     if not isinstance(sentence, str) or not sentence.strip():
         logger.warning("after-workout sentence: the model's answer has no sentence")
@@ -194,7 +196,9 @@ async def queue_notes(model: Model | None, athlete_id: int, now: dt.datetime) ->
     """Claim and write the notes of the athlete's new activities; returns how many were claimed."""
     claimed, drafts = await db.call(_claim, athlete_id, now)
     for draft in drafts:
-        sentence = (await _sentence(model, draft.text) if model is not None else None) or draft.fallback
+        sentence = (
+            await _sentence(model, athlete_id, draft.text) if model is not None else None
+        ) or draft.fallback
         await db.call(pushes.fill, draft.push_id, f"{draft.text}\n{sentence}")
     return claimed
 

@@ -16,7 +16,6 @@ from peewee import Case
 
 from core.clock import zone
 from core.config import Settings
-from core.llm import ModelTurn
 from core.messages import Reply
 from core.metrics import ATHLETE_TOKENS, TOKENS_PER_DAY, TURNS_REFUSED
 from storage import db
@@ -66,9 +65,12 @@ def _add(athlete_id: int, budget: str, amount: int, window: dt.timedelta) -> tup
     return int(row.amount), row.window_start
 
 
-def _spend(athlete_id: int, tokens: int) -> None:
-    with db.transaction():
-        _add(athlete_id, "tokens", tokens, DAY)
+def charge(athlete_id: int, tokens: int) -> None:
+    """Add model tokens to the athlete's day (sync: call inside the caller's transaction or db.call)."""
+    if tokens > 0:
+        with db.transaction():  # a savepoint when the caller already holds one
+            _add(athlete_id, "tokens", tokens, DAY)
+        ATHLETE_TOKENS.labels(str(athlete_id)).inc(tokens)
 
 
 def _used(athlete_id: int, budget: str, window: dt.timedelta) -> tuple[int, dt.datetime | None]:
@@ -131,13 +133,9 @@ def refused(reason: str, text: str) -> Reply:
     return Reply(text)
 
 
-async def spend(budgets: Budgets, athlete_id: int, turn: ModelTurn) -> None:
-    """Charge one model response's prompt and output tokens to the athlete's day."""
-    tokens = (turn.prompt_tokens or 0) + (turn.output_tokens or 0)
-    if tokens <= 0:
-        return
-    await db.call(_spend, athlete_id, tokens)
-    ATHLETE_TOKENS.labels(str(athlete_id)).inc(tokens)
+async def spend(athlete_id: int, tokens: int) -> None:
+    """Charge model tokens spent outside a turn (plan drafts, after-workout notes) to the athlete's day."""
+    await db.call(charge, athlete_id, tokens)
 
 
 def heavy_users(threshold: int) -> list[tuple[int, int]]:

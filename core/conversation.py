@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import logging
 import time
 import weakref
@@ -44,7 +45,7 @@ from core.previews import PlanRunner
 from core.tools import TOOLS
 from core.tools.base import Tool, ToolContext
 from storage import db
-from storage.models import ConversationTurn
+from storage.models import Athlete, ConversationTurn
 
 logger = logging.getLogger(__name__)
 
@@ -88,6 +89,28 @@ def _history(athlete_id: int, limit: int) -> list[dict[str, Any]]:
     while contents and contents[0].get("role") != "user":
         contents.pop(0)
     return contents
+
+
+def _prepare(
+    athlete_id: int, platform: str, history: int, remember: str | None
+) -> tuple[Athlete, dt.date, str, list[dict[str, Any]]]:
+    """Everything a turn reads before the model, and the athlete's message saved: one database call."""
+    athlete = athletes.get(athlete_id)
+    today = today_in(athlete.timezone)
+    system = context.build(athlete_id, today, platform)
+    contents = _history(athlete_id, history)
+    if remember is not None:
+        _save_message(athlete_id, "user", remember)
+    return athlete, today, system, contents
+
+
+def _finish(athlete_id: int, answer: str, tokens: int, remember: str | None) -> None:
+    """The turn's answer saved and its model tokens charged, in one transaction."""
+    with db.transaction():
+        if remember is not None:
+            _save_message(athlete_id, "user", remember)
+        _save_message(athlete_id, "model", answer)
+        budgets.charge(athlete_id, tokens)
 
 
 def _tool_response(name: str, call_id: str | None, result: dict[str, Any]) -> dict[str, Any]:
@@ -201,21 +224,22 @@ class Coach:
     ) -> Reply:
         """One conversational turn with the model and the tools; ``attachment`` goes inline, never stored."""
         started = time.monotonic()
-        athlete = await db.call(athletes.get, athlete_id)
-        today = today_in(athlete.timezone)
-        ctx = ToolContext(athlete_id=athlete_id, pool=self.pool, today=today, timezone=athlete.timezone)
-        system = await db.call(context.build, athlete_id, today, platform)
-        contents = await db.call(_history, athlete_id, self.limits.history_messages)
         # Kept before the model is asked, so an outage never loses what the athlete said; a recording
         # is remembered by its transcript, which exists only once the model has answered.
-        if attachment is None or attachment.kind == "image":
-            await db.call(_save_message, athlete_id, "user", attachment.remembered() if attachment else text)
+        audio = attachment is not None and attachment.kind == "audio"
+        remember = None if audio else (attachment.remembered() if attachment else text)
+        athlete, today, system, contents = await db.call(
+            _prepare, athlete_id, platform, self.limits.history_messages, remember
+        )
+        ctx = ToolContext(athlete_id=athlete_id, pool=self.pool, today=today, timezone=athlete.timezone)
         contents.append(attachment.content() if attachment else {"role": "user", "parts": [{"text": text}]})
-        again = "Your message is saved; please try again"
-        if attachment is not None and attachment.kind == "audio":
-            again = "I don't keep recordings, so please send it again"
+        again = (
+            "I don't keep recordings, so please send it again"
+            if audio
+            else "Your message is saved; please try again"
+        )
         steps = 0
-        tokens: list[int] = []
+        tokens: list[tuple[int, int]] = []  # (prompt, output) of each round trip
         try:
             async with asyncio.timeout(self.limits.turn_timeout):
                 answer, steps = await self._loop(ctx, system, contents, tokens, attachment)
@@ -227,25 +251,32 @@ class Coach:
         except ModelUnavailable as exc:
             logger.warning("athlete %s: %s", athlete_id, exc.user_message)
             answer = f"Sorry, I can't reach my coaching model right now. {again} in a minute."
-        if attachment is not None and attachment.kind == "audio":
-            await db.call(_save_message, athlete_id, "user", attachment.remembered())
+        if audio:
+            assert attachment is not None
             answer = attachment.lead(answer)
         status = sync.overall(list(ctx.changed_sync))
         if status:
             # Said by core, not left to the model, so the athlete always learns the truth.
             answer = f"{answer}\n\n{SYNC_LINES[status]}".strip()
-        await db.call(_save_message, athlete_id, "model", answer)
+        prompt_tokens = sum(p for p, _ in tokens)
+        await db.call(
+            _finish,
+            athlete_id,
+            answer,
+            prompt_tokens + sum(o for _, o in tokens),
+            attachment.remembered() if audio and attachment is not None else None,
+        )
         seconds = time.monotonic() - started
         TURN_SECONDS.observe(seconds)
         TURN_ROUND_TRIPS.observe(steps)
-        TURN_TOKENS.observe(sum(tokens))
+        TURN_TOKENS.observe(prompt_tokens)
         logger.info(
             "turn done: %d round trip(s), %d prompt tokens",
             steps,
-            sum(tokens),
+            prompt_tokens,
             extra={
                 "round_trips": steps,
-                "prompt_tokens": sum(tokens),
+                "prompt_tokens": prompt_tokens,
                 "duration_ms": round(seconds * 1000, 1),
             },
         )
@@ -256,14 +287,13 @@ class Coach:
         ctx: ToolContext,
         system: str,
         contents: list[dict[str, Any]],
-        tokens: list[int],
+        tokens: list[tuple[int, int]],
         attachment: media.MediaTurn | None = None,
     ) -> tuple[str, int]:
         for step in range(1, self.limits.max_steps + 1):
             MODEL_CALLS.inc()
             reply: ModelTurn = await self.model.generate(system, contents, self._declarations)
-            await budgets.spend(self.budgets, ctx.athlete_id, reply)
-            tokens.append(reply.prompt_tokens or 0)
+            tokens.append((reply.prompt_tokens or 0, reply.output_tokens or 0))
             logger.info(
                 "model step=%d prompt_tokens=%s calls=%d", step, reply.prompt_tokens, len(reply.calls)
             )

@@ -65,6 +65,15 @@ class ModelTurn:
     model_version: str = ""
 
 
+@dataclass(frozen=True)
+class Structured:
+    """A structured-output answer: the parsed JSON, the model version and the tokens it cost."""
+
+    data: Any
+    model_version: str
+    tokens: int = 0
+
+
 class Model(Protocol):
     """What the conversation and the planner need from a model."""
 
@@ -74,8 +83,8 @@ class Model(Protocol):
         """One round trip with tool declarations."""
         ...
 
-    async def generate_json(self, system: str, prompt: str, schema: dict[str, Any]) -> tuple[Any, str]:
-        """Structured output matching ``schema``; returns (parsed JSON, model version)."""
+    async def generate_json(self, system: str, prompt: str, schema: dict[str, Any]) -> Structured:
+        """Structured output matching ``schema``."""
         ...
 
 
@@ -88,6 +97,13 @@ _TRANSPORT_ERRORS = (
     TimeoutError,
     ConnectionError,
 )
+
+
+def _output_tokens(usage: types.GenerateContentResponseUsageMetadata | None) -> int | None:
+    """What the response costs beyond its prompt: the answer and, on thinking models, the thoughts."""
+    if usage is None:
+        return None
+    return (usage.candidates_token_count or 0) + (usage.thoughts_token_count or 0)
 
 
 @dataclass
@@ -147,11 +163,11 @@ class GeminiModel:
             calls=calls,
             content=candidate.content.model_dump(mode="json", exclude_none=True),
             prompt_tokens=usage.prompt_token_count if usage else None,
-            output_tokens=usage.candidates_token_count if usage else None,
+            output_tokens=_output_tokens(usage),
             model_version=response.model_version or self.model,
         )
 
-    async def generate_json(self, system: str, prompt: str, schema: dict[str, Any]) -> tuple[Any, str]:
+    async def generate_json(self, system: str, prompt: str, schema: dict[str, Any]) -> Structured:
         """Ask for JSON matching ``schema`` (structured output)."""
         config = types.GenerateContentConfig(
             system_instruction=system,
@@ -159,8 +175,10 @@ class GeminiModel:
             response_json_schema=schema,
         )
         response = await self._call([{"role": "user", "parts": [{"text": prompt}]}], config)
+        usage = response.usage_metadata
+        tokens = ((usage.prompt_token_count or 0) + (_output_tokens(usage) or 0)) if usage else 0
         try:
-            return json.loads(response.text or ""), response.model_version or self.model
+            return Structured(json.loads(response.text or ""), response.model_version or self.model, tokens)
         except ValueError:
             raise ModelUnavailable("The model returned a plan that is not valid JSON.") from None
 

@@ -14,7 +14,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from core import cache, changes, steps, sync
+from core import budgets, cache, changes, steps, sync
 from core.availability import describe as describe_day
 from core.availability import read_week
 from core.blackouts import covering
@@ -353,7 +353,9 @@ async def draft(model: Model, request: PlanRequest) -> Draft:
             else prompt + "\nYour previous plan broke these rules, fix them:\n- " + "\n- ".join(problems[:10])
         )
         try:
-            raw, version = await model.generate_json(SYSTEM, ask, PLAN_SCHEMA)
+            answer = await model.generate_json(SYSTEM, ask, PLAN_SCHEMA)
+            await budgets.spend(request.athlete_id, answer.tokens)
+            raw, version = answer.data, answer.model_version
         except CoachError as exc:
             PLAN_GENERATIONS.labels("model_error").inc()
             raise PlanFailed(

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import Any
 
 from core import sync, workouts
 from core.conversation import Coach
 from core.intervals import IntervalsPool
 from core.messages import Reply
-from storage.models import PendingAction, PlannedWorkout, WeeklyTrainingPlan, utcnow
-from tests.fakes.gemini import FakeGemini, call, json_reply, text
+from storage.models import PendingAction, PlannedWorkout, Usage, WeeklyTrainingPlan, utcnow
+from tests.fakes.gemini import FakeGemini, call, count_tokens, json_reply, text
 from tests.fakes.intervals import FakeIntervals
 from tests.helpers.athletes import make_athlete
 from tests.helpers.chat import pressed, said
@@ -188,3 +189,16 @@ async def test_a_failed_bulk_sync_on_save_is_retried_not_lost(
     await sync.drain(pool)
     assert [e["name"] for e in fake_intervals.events("i1001")] == ["New ride"]
     assert PlannedWorkout.get().sync_status == "SYNCED"
+
+
+async def test_plan_drafts_are_charged_to_the_daily_token_budget(
+    coach: Coach, fake_gemini: FakeGemini, fake_intervals: FakeIntervals
+) -> None:
+    athlete = await make_athlete("pia", fake_intervals)
+    await preview(coach, fake_gemini, "First idea")
+    # Two round trips of the chat turn (the tool call, then "Shall I?"), then the plan draft.
+    assert len(fake_gemini.prompt_tokens) == 3
+    asked = json.dumps({"name": "generate_training_plan", "args": {"days": 3}, "id": "call-1"})
+    answers = count_tokens(asked) + count_tokens("Shall I?") + count_tokens(json.dumps(plan("First idea")))
+    spent = Usage.get((Usage.athlete == athlete) & (Usage.budget == "tokens")).amount
+    assert spent == sum(fake_gemini.prompt_tokens) + answers  # the draft is not free
