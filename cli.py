@@ -258,14 +258,14 @@ def _invite_args(parser: argparse.ArgumentParser) -> None:
 
 
 def cmd_athletes(settings: Settings, _: argparse.Namespace) -> int:
-    """List athletes: id, name, platforms, admitted since, last active."""
+    """List athletes: id, name, platforms, admitted since, their last message."""
     from core import access
     from storage.db import database
 
     open_storage(settings, need_secrets=False)
     with database.connection_context():
         rows = access.athlete_rows()
-    print(f"{'id':>4}  {'name':<20} {'platforms':<16} {'admitted (UTC)':<17} {'last active':<17} status")
+    print(f"{'id':>4}  {'name':<20} {'platforms':<16} {'admitted (UTC)':<17} {'last message':<17} status")
     for r in rows:
         status = "blocked" if r.blocked else "ok"
         platforms = ",".join(r.platforms) or "-"
@@ -348,7 +348,11 @@ Command = tuple[
 COMMANDS: dict[str, Command] = {
     "migrate": ("Create or upgrade the database schema", cmd_migrate, None),
     "status": ("Show the configuration and what to set next", cmd_status, None),
-    "chat": ("Chat with the coach in this terminal (needs only GEMINI_API_KEY)", cmd_chat, _chat_args),
+    "chat": (
+        "Chat with the coach in this terminal (needs GEMINI_API_KEY and ENCRYPTION_KEY)",
+        cmd_chat,
+        _chat_args,
+    ),
     "telegram": ("Run the Telegram bot", cmd_telegram, None),
     "slack": ("Run the Slack bot", cmd_slack, None),
     "worker": ("Run the background worker (arq)", cmd_worker, _worker_args),

@@ -222,8 +222,10 @@ class AthleteRow:
 
 def athlete_rows() -> list[AthleteRow]:
     """Every athlete with their platforms and when they last wrote."""
+    # Only their own messages: the coach's pushes and answers are stored as turns too.
     last = dict(
         ConversationTurn.select(ConversationTurn.athlete, fn.MAX(ConversationTurn.created_at))
+        .where(ConversationTurn.role == "user")
         .group_by(ConversationTurn.athlete)
         .tuples()
     )

@@ -51,13 +51,14 @@ Just write, for example:
 - "Add a 45 minute easy run on Saturday morning"
 - "I can't train on Monday evenings anymore"
 - "Plan my next week"
+Voice notes and pictures work too (in Telegram and Slack).
 
 Commands:
 /connect ATHLETE_ID API_KEY - link Intervals.icu (Settings > Developer in Intervals.icu)
 /plan - your next 14 days
 /availability - your weekly availability, daily limits and unavailable dates
-/sync - what is waiting to sync, and retry it
-/undo - take back the last change I made (plans included), one at a time
+/sync - refresh from Intervals.icu, then what is waiting to sync, and retry it
+/undo - take back the last change I made (plans and unavailable dates included), one at a time
 /timezone ZONE - set your time zone, e.g. /timezone Europe/Berlin
 /notify - what I tell you on my own (morning, after workouts, recovery, weekly review), quiet hours
 /disconnect - unlink Intervals.icu and erase your key

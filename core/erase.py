@@ -22,9 +22,10 @@ from storage.models import ALL_MODELS, Athlete, BaseModel, ChatIdentity, Strange
 logger = logging.getLogger(__name__)
 
 ASK = (
-    "This erases everything I store about you: our conversation, your planned workouts, "
-    "availability, plans, activities, wellness, nutrition, waiting syncs, your Intervals.icu key "
-    "and your chat accounts here. Nothing is deleted in Intervals.icu. It can't be undone."
+    "This erases everything I store about you: our conversation and the messages I sent you, your "
+    "planned workouts, availability and unavailable dates, plans, activities, wellness, nutrition, "
+    "waiting syncs, your notification settings, the undo history, your Intervals.icu key and your chat "
+    "accounts here. Nothing is deleted in Intervals.icu. It can't be undone."
 )
 DONE = (
     "Done: I erased everything I stored about you. Your data in Intervals.icu is untouched. "

@@ -29,6 +29,7 @@ from storage.models import (
     ALL_MODELS,
     Athlete,
     ChatIdentity,
+    ConversationTurn,
     Invitation,
     Stranger,
     utcnow,
@@ -215,8 +216,16 @@ async def test_a_blocked_athlete_is_not_answered_until_unblocked(
     fake_gemini.script(text("Welcome back."))
     back = await coach.handle(Incoming("telegram", "ann", "ann", text="hello?"))
     assert back is not None and back.text == "Welcome back."
+    wrote = max(t.created_at for t in ConversationTurn.select().where(ConversationTurn.role == "user"))
+    # A message the coach sent on its own later is stored as a turn too, but is not the athlete writing.
+    ConversationTurn.create(
+        athlete=athlete_id,
+        role="model",
+        content={"role": "model", "parts": [{"text": "Morning!"}]},
+        created_at=utcnow() + dt.timedelta(hours=1),
+    )
     [row] = await storage_db.call(access.athlete_rows)
-    assert row.platforms == ("telegram",) and not row.blocked and row.last_active is not None
+    assert row.platforms == ("telegram",) and not row.blocked and row.last_active == wrote
 
 
 async def slack_message(app: Any, user: str, words: str, **extra: Any) -> None:

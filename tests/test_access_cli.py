@@ -95,7 +95,7 @@ async def test_athletes_block_and_unblock(sqlite: Database, tmp_path: Path) -> N
     ConversationTurn.create(athlete=ann, role="user", content={"role": "user", "parts": []})
 
     listing = coach(tmp_path, "athletes").stdout.splitlines()
-    assert listing[0].split() == ["id", "name", "platforms", "admitted", "(UTC)", "last", "active", "status"]
+    assert listing[0].split() == ["id", "name", "platforms", "admitted", "(UTC)", "last", "message", "status"]
     assert listing[1].split()[:3] == [str(ann), "Ann", "telegram"] and listing[1].endswith("ok")
     assert "slack" in listing[2] and " - " in listing[2]  # Bob never wrote to the model
 

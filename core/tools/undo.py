@@ -9,7 +9,7 @@ from core.tools.base import NoArgs, Tool, ToolContext, tool
 
 
 async def undo_last_change(ctx: ToolContext, args: NoArgs) -> dict[str, Any]:
-    """Offer to undo the last change made in the last 24 hours (a workout added, changed or deleted, availability, or a whole saved plan). The athlete confirms with a button; call again after it for the change before."""
+    """Offer to undo the last change made in the last 24 hours (a workout added, changed or deleted, availability, unavailable dates, or a whole saved plan). The athlete confirms with a button; call again after it for the change before."""
     text, buttons = await undo.offer(ctx.athlete_id)
     ctx.buttons.extend(buttons)
     if not buttons:
