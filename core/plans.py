@@ -310,10 +310,10 @@ def _save(draft: Draft) -> list[str]:
 
 
 def _generations_last_hour(athlete_id: int) -> int:
-    # A confirmed generation and a "Regenerate" press each ask the model for a plan.
-    asked = ((PendingAction.kind == "generate_plan") & (PendingAction.choice == "yes")) | (
-        (PendingAction.kind == "plan_preview") & (PendingAction.choice == "again")
-    )
+    # A confirmed generation, a "Plan next week" press and a "Regenerate" press each ask the model for a plan.
+    asked = (
+        PendingAction.kind.in_(("generate_plan", "plan_next_week")) & (PendingAction.choice == "yes")
+    ) | ((PendingAction.kind == "plan_preview") & (PendingAction.choice == "again"))
     return (
         PendingAction.select()
         .where(
