@@ -14,6 +14,8 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from peewee import fn
+
 from core import actions, availability, blackouts, cache, changes, steps, sync, workouts
 from core.errors import CoachError, NotFound
 from core.fields import WorkoutDraft
@@ -47,7 +49,13 @@ async def offer(athlete_id: int) -> tuple[str, tuple[Button, ...]]:
     return f"Your last change ({_ago(change.created_at)}): I {change.summary}. Undo it?", buttons
 
 
-def _claim(athlete_id: int, change_id: int) -> ChangeLog | None:
+def _claim(athlete_id: int, change_id: int) -> ChangeLog | str:
+    """The change, now marked undone; or why it can't be undone."""
+    later = ChangeLog.select().where(
+        (ChangeLog.athlete == athlete_id) & (ChangeLog.id > change_id) & ChangeLog.undone_at.is_null()
+    )
+    # Only the latest change may go: reverting an older one under a newer one would undo out of order
+    # (an old "Undo" button). One conditional UPDATE, so two presses can't both pass the check.
     claimed = (
         ChangeLog.update(undone_at=utcnow())
         .where(
@@ -55,10 +63,18 @@ def _claim(athlete_id: int, change_id: int) -> ChangeLog | None:
             & (ChangeLog.athlete == athlete_id)
             & ChangeLog.undone_at.is_null()
             & (ChangeLog.created_at > utcnow() - changes.WINDOW)
+            & ~fn.EXISTS(later)
         )
         .execute()
     )
-    return ChangeLog.get_by_id(change_id) if claimed else None
+    if claimed:
+        return ChangeLog.get_by_id(change_id)
+    if later.exists():
+        return (
+            "You changed something after that Undo button was made, so it would undo out of order. "
+            "Use /undo to see the last change."
+        )
+    return "That change is already undone, or too old to undo."
 
 
 def _unclaim(change_id: int) -> None:
@@ -155,8 +171,8 @@ _REVERTS: dict[str, Callable[[IntervalsPool, int, dict[str, Any]], Awaitable[Out
 async def revert(pool: IntervalsPool, athlete_id: int, change_id: int) -> Outcome:
     """Undo one logged change, once; returns the athlete-facing text and the sync status."""
     change = await db.call(_claim, athlete_id, change_id)
-    if change is None:
-        return "That change is already undone, or too old to undo.", None
+    if isinstance(change, str):
+        return change, None
     try:
         with changes.paused():
             text, status = await _REVERTS[change.kind](pool, athlete_id, dict(change.payload))

@@ -144,3 +144,28 @@ async def test_undo_through_the_model_and_while_intervals_is_down(
     done = await coach.handle(pressed("uma", asked, "Undo"))
     assert done.sync_status == "pending" and "sync automatically" in done.text
     assert PlannedWorkout.select().count() == 0
+
+
+async def test_an_old_undo_button_never_undoes_out_of_order(
+    coach: Coach, fake_intervals: FakeIntervals, pool: IntervalsPool
+) -> None:
+    athlete = await make_athlete("uma", fake_intervals)
+    await workouts.create_workout(pool, athlete, ride(START, "First"))
+    old_offer = await coach.handle(said("uma", "/undo"))
+    assert "added 'First'" in old_offer.text
+    await workouts.create_workout(pool, athlete, ride(START + dt.timedelta(days=1), "Second"))
+
+    stale = await coach.handle(pressed("uma", old_offer, "Undo"))
+    assert "out of order" in stale.text and "/undo" in stale.text
+    assert {w.title for w in PlannedWorkout.select()} == {"First", "Second"}
+    assert names(fake_intervals) == {"First", "Second"}
+    assert ChangeLog.select().where(ChangeLog.undone_at.is_null(False)).count() == 0
+
+    # The latest change still goes first, and then the older one.
+    offer = await coach.handle(said("uma", "/undo"))
+    assert "added 'Second'" in offer.text
+    await coach.handle(pressed("uma", offer, "Undo"))
+    offer = await coach.handle(said("uma", "/undo"))
+    assert "added 'First'" in offer.text
+    await coach.handle(pressed("uma", offer, "Undo"))
+    assert PlannedWorkout.select().count() == 0 and names(fake_intervals) == set()
