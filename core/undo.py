@@ -102,8 +102,13 @@ async def _undo_delete(pool: IntervalsPool, athlete_id: int, p: dict[str, Any]) 
 
 async def _undo_availability(pool: IntervalsPool, athlete_id: int, p: dict[str, Any]) -> Outcome:
     before = p["before"]
-    fields = {k: before[k] for k in (*availability.FLAGS, "notes", "day_of_week")}
-    await availability.update_availability(athlete_id, {**fields, "max_minutes": before["max_minutes"] or 0})
+    if before is None:
+        await availability.unset_day(athlete_id, p["day_of_week"])
+    else:
+        fields = {k: before[k] for k in (*availability.FLAGS, "notes", "day_of_week")}
+        await availability.update_availability(
+            athlete_id, {**fields, "max_minutes": before["max_minutes"] or 0}
+        )
     return "Your availability is back as it was.", None
 
 
