@@ -14,6 +14,7 @@ from core import actions, push_settings, pushes
 from core.clock import zone
 from core.messages import Reply
 from core.sync import MAX_ATTEMPTS
+from core.workouts import in_day_order
 from storage import db
 from storage.models import Athlete, PlannedWorkout, SyncQueue, utcnow
 
@@ -103,14 +104,13 @@ def _daily(athlete_id: int, now: dt.datetime) -> bool:
     with db.transaction():
         athlete = Athlete.get_by_id(athlete_id)
         today = now.astimezone(zone(athlete.timezone)).date()
-        workouts = list(
-            PlannedWorkout.select()
-            .where(
+        workouts = sorted(
+            PlannedWorkout.select().where(
                 (PlannedWorkout.athlete == athlete.id)
                 & (PlannedWorkout.date == today)
                 & (PlannedWorkout.completed == False)  # noqa: E712
-            )
-            .order_by(PlannedWorkout.time_of_day)
+            ),
+            key=in_day_order,
         )
         push = pushes.claim(athlete_id, "morning", today.isoformat(), now) if workouts else None
         if push is None:

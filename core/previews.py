@@ -13,10 +13,11 @@ from collections.abc import Awaitable, Callable
 from core import actions, plans, workout_text
 from core.clock import DAY_NAMES, day_of_week
 from core.errors import RateLimited
-from core.fields import TIMES_OF_DAY, WorkoutDraft
+from core.fields import WorkoutDraft
 from core.intervals import IntervalsPool
 from core.llm import Model
 from core.messages import Reply
+from core.workouts import in_day_order
 
 logger = logging.getLogger(__name__)
 
@@ -52,9 +53,7 @@ def _line(w: WorkoutDraft) -> str:
 def render(draft: plans.Draft) -> str:
     """The preview text: the plan day by day, the week's totals and what was left out."""
     request = draft.request
-    workouts = sorted(
-        draft.workouts, key=lambda w: (w.date, TIMES_OF_DAY.index(w.time_of_day) if w.time_of_day else -1)
-    )
+    workouts = sorted(draft.workouts, key=in_day_order)
     lines = [f"Your {request.days}-day plan ({request.focus}) from {request.start_date}, for review:"]
     if draft.summary:
         lines.append(draft.summary)

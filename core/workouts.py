@@ -15,7 +15,7 @@ from core.clock import today_in
 from core.conflicts import Calendar, availability_problems, suggest_alternatives
 from core.errors import Conflict, Forbidden, NotFound, ValidationError
 from core.feedback import SYNC_MESSAGES, Feedback
-from core.fields import WorkoutChanges, WorkoutDraft, parse, parse_date
+from core.fields import TIMES_OF_DAY, WorkoutChanges, WorkoutDraft, parse, parse_date
 from core.intervals import IntervalsPool
 from storage import db
 from storage.models import Athlete, PlannedWorkout, TrainingAvailability, utcnow
@@ -43,6 +43,16 @@ def _owned(athlete_id: int, workout_id: Any) -> PlannedWorkout:
     if row is None:
         raise NotFound(f"No planned workout with id {str(workout_id)[:20]!r}.")
     return row
+
+
+def in_day_order(workout: Any) -> tuple[dt.date, int]:
+    """Sort key of workouts (rows or drafts): by date, then morning, afternoon, evening, then any time.
+
+    Sorted here, not by the database: ORDER BY time_of_day is alphabetical, and SQLite and PostgreSQL put
+    NULL at opposite ends.
+    """
+    slot = workout.time_of_day
+    return workout.date, TIMES_OF_DAY.index(slot) if slot in TIMES_OF_DAY else len(TIMES_OF_DAY)
 
 
 def _writable(athlete_id: int, workout_id: Any) -> PlannedWorkout:
@@ -223,18 +233,14 @@ async def get_workout(athlete_id: int, workout_id: str) -> Feedback:
 def _list(athlete_id: int, start: Any, end: Any, include_completed: bool) -> dict[str, Any]:
     athlete = _athlete(athlete_id)
     window = parse_range(start, end, today_in(athlete.timezone))
-    query = (
-        PlannedWorkout.select()
-        .where(
-            (PlannedWorkout.athlete == athlete.id)
-            & (PlannedWorkout.date >= window[0])
-            & (PlannedWorkout.date <= window[1])
-        )
-        .order_by(PlannedWorkout.date, PlannedWorkout.time_of_day)
+    query = PlannedWorkout.select().where(
+        (PlannedWorkout.athlete == athlete.id)
+        & (PlannedWorkout.date >= window[0])
+        & (PlannedWorkout.date <= window[1])
     )
     if not include_completed:
         query = query.where(PlannedWorkout.completed == False)  # noqa: E712
-    workouts = [sync.workout_dict(w) for w in query]
+    workouts = [sync.workout_dict(w) for w in sorted(query, key=in_day_order)]
     return {
         "count": len(workouts),
         "date_range": {"start": window[0].isoformat(), "end": window[1].isoformat()},
