@@ -121,19 +121,13 @@ def _unsave_plan(athlete_id: int, p: dict[str, Any]) -> tuple[list[str], int]:
     """Remove a saved plan's open workouts and bring back those it replaced, in one transaction."""
     with db.transaction():
         athlete = Athlete.get_by_id(athlete_id)
-        items: list[str] = []
-        removed = 0
         ours = PlannedWorkout.select().where(
             (PlannedWorkout.athlete == athlete_id)
             & (PlannedWorkout.plan == p["plan_id"])
             & (PlannedWorkout.completed == False)  # noqa: E712
         )
-        for row in ours:
-            item = sync.enqueue_delete(athlete_id, row) if athlete.connected else None
-            if item:
-                items.append(item)
-            row.delete_instance()
-            removed += 1
+        items = [workouts.remove_row(athlete, row) for row in ours]
+        removed = len(items)
         WeeklyTrainingPlan.update(status="UNDONE").where(WeeklyTrainingPlan.id == p["plan_id"]).execute()
         WeeklyTrainingPlan.update(status="ACTIVE").where(
             WeeklyTrainingPlan.id.in_(p["superseded"]) & (WeeklyTrainingPlan.status == "SUPERSEDED")
@@ -143,16 +137,9 @@ def _unsave_plan(athlete_id: int, p: dict[str, Any]) -> tuple[list[str], int]:
         )}  # fmt: skip
         for snapshot in p["replaced"]:
             draft = WorkoutDraft.model_validate({k: snapshot[k] for k in DRAFT_FIELDS})
-            row = PlannedWorkout.create(
-                athlete=athlete_id,
-                plan=snapshot["plan"] if snapshot["plan"] in plans_left else None,
-                sync_status="PENDING" if athlete.connected else "LOCAL",
-                modified_locally=True,
-                **steps.apply(draft.model_dump()),
-            )
-            if athlete.connected:
-                items.append(sync.enqueue(athlete_id, row.id, "create", {"date": row.date.isoformat()}))
-        return items, removed
+            plan = snapshot["plan"] if snapshot["plan"] in plans_left else None
+            items.append(workouts.insert_row(athlete, steps.apply(draft.model_dump()), plan)[1])
+        return [item for item in items if item], removed
 
 
 async def _undo_plan(pool: IntervalsPool, athlete_id: int, p: dict[str, Any]) -> Outcome:

@@ -146,20 +146,35 @@ def _sync_state(athlete: Athlete) -> str:
     return "PENDING" if athlete.connected else "LOCAL"
 
 
+def insert_row(
+    athlete: Athlete, fields: dict[str, Any], plan: int | None = None
+) -> tuple[PlannedWorkout, str | None]:
+    """A new workout row and, for a connected athlete, its queued create (call inside a transaction)."""
+    row = PlannedWorkout.create(
+        athlete=athlete.id, plan=plan, sync_status=_sync_state(athlete), modified_locally=True, **fields
+    )
+    item = (
+        sync.enqueue(athlete.id, row.id, "create", {"date": row.date.isoformat()})
+        if athlete.connected
+        else None
+    )
+    return row, item
+
+
+def remove_row(athlete: Athlete, row: PlannedWorkout) -> str | None:
+    """Delete a workout row and, for a connected athlete, queue its removal (call inside a transaction)."""
+    item = sync.enqueue_delete(athlete.id, row) if athlete.connected else None
+    row.delete_instance()
+    return item
+
+
 def _create_row(athlete_id: int, draft: WorkoutDraft, override: bool) -> tuple[str, str | None, list[str]]:
     with db.transaction():
         athlete = _athlete(athlete_id)
         fields = steps.apply(draft.model_dump())
         warnings = _check_conflicts(athlete, fields, None, override)
-        row = PlannedWorkout.create(
-            athlete=athlete.id, sync_status=_sync_state(athlete), modified_locally=True, **fields
-        )
+        row, item = insert_row(athlete, fields)
         changes.record(athlete.id, "create", f"added {row.title!r} on {row.date}", {"workout_id": row.id})
-        item = (
-            sync.enqueue(athlete.id, row.id, "create", {"date": row.date.isoformat()})
-            if athlete.connected
-            else None
-        )
         return row.id, item, warnings
 
 
@@ -204,9 +219,7 @@ def _delete_row(athlete_id: int, workout_id: str) -> tuple[dict[str, Any], str |
         row = _writable(athlete.id, workout_id)
         snapshot = sync.workout_dict(row)
         changes.record(athlete.id, "delete", f"deleted {row.title!r} on {row.date}", {"workout": snapshot})
-        item = sync.enqueue_delete(athlete.id, row) if athlete.connected else None
-        row.delete_instance()
-        return snapshot, item
+        return snapshot, remove_row(athlete, row)
 
 
 async def _sync_outcome(pool: IntervalsPool, item_id: str | None) -> tuple[str | None, str]:
