@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 
 from core import actions, plans, workout_text
 from core.clock import DAY_NAMES, day_of_week
+from core.durations import duration
 from core.errors import RateLimited
 from core.fields import WorkoutDraft
 from core.intervals import IntervalsPool
@@ -29,10 +30,6 @@ PlanRunner = Callable[[plans.PlanRequest, str], Awaitable[Reply]]
 
 def _workouts(n: int) -> str:
     return f"{n} workout" if n == 1 else f"{n} workouts"
-
-
-def _hours(minutes: int) -> str:
-    return f"{minutes / 60:.1f}".rstrip("0").rstrip(".") + " h"
 
 
 def _line(w: WorkoutDraft) -> str:
@@ -61,7 +58,7 @@ def render(draft: plans.Draft) -> str:
     lines.extend(_line(w) for w in workouts)
     minutes = sum(w.duration_minutes or 0 for w in workouts)
     lines.append(
-        f"\nTotal: {_workouts(len(workouts))}, TSS {sum(w.tss or 0 for w in workouts)}, {_hours(minutes)}."
+        f"\nTotal: {_workouts(len(workouts))}, TSS {sum(w.tss or 0 for w in workouts)}, {duration(minutes * 60)}."
     )
     if draft.dropped:
         lines.append("Left out (still breaking your availability, limits or the workout rules):")

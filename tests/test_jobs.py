@@ -369,7 +369,7 @@ async def test_plan_generation_job(
         fake_gemini.requests[-1]
     )
     preview = fake_telegram.sent(CHAT)[-1]
-    assert "Total: 3 workouts, TSS 150, 3 h." in preview["raw_text"]
+    assert "Total: 3 workouts, TSS 150, 3h00." in preview["raw_text"]
     labels = [b["text"] for b in preview["reply_markup"]["inline_keyboard"][0]]
     assert labels == ["Save to calendar", "Regenerate", "Cancel"]
     # Nothing is written anywhere until the athlete saves.

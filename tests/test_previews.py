@@ -49,6 +49,7 @@ async def test_regenerate_shows_a_new_preview_and_counts_against_the_limit(
     fake_gemini.script(json_reply(plan("Second idea", 45)))
     second = await coach.handle(pressed("pia", first, "Regenerate"))
     assert "Second idea (Ride, 45 min, TSS 45)" in second.text
+    assert "Total: 1 workout, TSS 45, 45 min." in second.text  # durations read as everywhere else
     assert [b.label for b in second.buttons] == ["Save to calendar", "Regenerate", "Cancel"]
     stale = await coach.handle(pressed("pia", first, "Save to calendar"))
     assert stale.text == "You already answered that one."
