@@ -413,6 +413,48 @@ async def test_plan_generation_job(
     await worker.ctx["model"].aclose()
 
 
+async def test_the_workers_preview_joins_the_conversation(
+    worker: Worker,
+    coach: Any,
+    fake_intervals: FakeIntervals,
+    fake_gemini: Any,
+    fake_telegram: Any,
+    telegram_notify: Any,
+) -> None:
+    from core.llm import GeminiModel
+    from storage.models import ConversationTurn
+    from tests.fakes.gemini import call, json_reply, text
+
+    worker.ctx["notify"] = telegram_notify
+    worker.ctx["model"] = GeminiModel(api_key="test-key", base_url=fake_gemini.url, timeout=2.0)
+    athlete = await telegram_athlete(fake_intervals)
+    fake_gemini.script(call("generate_training_plan", {"days": 3}), text("Generate a 3-day plan?"))
+    asked = await coach.handle(press_text("Plan my days"))
+    markup = {"inline_keyboard": [[{"text": b.label, "callback_data": b.action} for b in asked.buttons]]}
+    await coach.handle(press(markup, "Generate plan"))
+    fake_gemini.script(json_reply(_plan([(SOON, "Run")])))
+    await worker.main()
+    await worker.ctx["model"].aclose()
+
+    preview = fake_telegram.sent(CHAT)[-1]
+    assert "Run day" in preview["raw_text"]
+    last = (
+        ConversationTurn.select()
+        .where(ConversationTurn.athlete == athlete)
+        .order_by(ConversationTurn.id.desc())
+    )
+    [turn] = last.limit(1)
+    assert turn.role == "model" and turn.content["parts"][0]["text"].startswith("Your 3-day plan (")
+    assert "Run day (Run, 60 min, TSS 50)" in turn.content["parts"][0]["text"]
+
+    # The athlete's answer to the preview reaches the model with the preview before it.
+    fake_gemini.script(text("Sure."))
+    await coach.handle(press_text("Make the run shorter"))
+    contents = fake_gemini.last_request()["contents"]
+    assert [c["role"] for c in contents[-3:]] == ["model", "model", "user"]
+    assert "Run day (Run, 60 min, TSS 50)" in contents[-2]["parts"][0]["text"]
+
+
 def press_text(words: str) -> Any:
     from core.messages import Incoming
 
