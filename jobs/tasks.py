@@ -110,12 +110,19 @@ async def drain_sync_queue(ctx: Ctx) -> dict[str, int]:
     return counts
 
 
+def _exists(athlete_id: int) -> bool:
+    return Athlete.select().where(Athlete.id == athlete_id).exists()
+
+
 async def generate_weekly_plan(ctx: Ctx, athlete_id: int, payload: dict[str, Any]) -> str:
     """Draft a confirmed plan and send the athlete its preview (nothing is saved yet).
 
     What the athlete is sent joins the conversation, as the answer to their press does in process.
     """
     athlete_var.set(athlete_id)
+    if not await db.call(_exists, athlete_id):
+        logger.info("generate_weekly_plan: athlete %s was erased after asking; nothing to do", athlete_id)
+        return "gone"
     request = plans.PlanRequest.from_payload(athlete_id, payload)
     if ctx.get("model") is None:
         await transcript.send(

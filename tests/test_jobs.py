@@ -455,6 +455,35 @@ async def test_the_workers_preview_joins_the_conversation(
     assert "Run day (Run, 60 min, TSS 50)" in contents[-2]["parts"][0]["text"]
 
 
+async def test_a_plan_job_for_an_erased_athlete_ends_quietly(
+    worker: Worker,
+    arq_redis: Any,
+    fake_gemini: Any,
+    fake_intervals: FakeIntervals,
+    inbox: Inbox,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    import logging
+
+    from core import erase, plans
+    from core.llm import GeminiModel
+
+    worker.ctx["model"] = GeminiModel(api_key="test-key", base_url=fake_gemini.url, timeout=2.0)
+    athlete = await make_athlete("eve", fake_intervals)
+    request = plans.PlanRequest(athlete, 3, SOON, "base")
+    job = await arq_redis.enqueue_job("generate_weekly_plan", athlete, request.to_payload())
+    await erase.erase(athlete)
+    caplog.set_level(logging.INFO)
+    await worker.main()
+    await worker.ctx["model"].aclose()
+
+    assert job is not None and await job.result(timeout=5) == "gone"
+    assert inbox.sent == [] and fake_gemini.requests == []
+    said = [r for r in caplog.records if r.name == "jobs.tasks"]
+    assert len(said) == 1 and "erased" in said[0].getMessage()
+    assert not any(r.exc_info for r in caplog.records) and "Traceback" not in caplog.text
+
+
 def press_text(words: str) -> Any:
     from core.messages import Incoming
 
