@@ -1,8 +1,10 @@
-"""Messages the athlete gets without asking: sync failures, a refused key, plan ready, today's workouts.
+"""Messages the athlete gets without asking: sync failures, a refused key, today's workouts.
 
 Each builder decides whether a notice is due and records that it was given, so
-the athlete hears about a problem once, not once per retry. Delivery is the
-caller's (the worker's notifier).
+the athlete hears about a problem once, not once per retry. The sync-failure and
+key notices go at once, sent by the caller (the worker's notifier); the morning
+list of today's workouts is queued as a push (core/pushes.py), so quiet hours
+and /notify apply. Plan previews are not notices: core/previews.py.
 """
 
 from __future__ import annotations
