@@ -21,6 +21,7 @@ from typing import Any
 
 from core import activities, budgets, pushes
 from core.clock import zone
+from core.durations import duration
 from core.errors import CoachError
 from core.events import TIME_OF_DAY_START
 from core.llm import Model
@@ -55,12 +56,6 @@ class Draft:
     push_id: int
     text: str
     fallback: str
-
-
-def duration(seconds: float) -> str:
-    """``45 min`` or ``1h05``."""
-    minutes = round(seconds / 60)
-    return f"{minutes} min" if minutes < 60 else f"{minutes // 60}h{minutes % 60:02d}"
 
 
 def compliance(planned: PlannedWorkout, act: Activity) -> tuple[float, str] | None:

@@ -77,8 +77,12 @@ def _write(athlete_id: int, wanted: AvailabilityChanges) -> dict[str, Any]:
             (TrainingAvailability.athlete == athlete_id) & (TrainingAvailability.day_of_week == day)
         )
         before = _day_dict(day, row)
+        # A day never set is recorded as such, so undo makes it unset again rather than set to the defaults.
         changes.record(
-            athlete_id, "availability", f"changed your {DAY_NAMES[day]} availability", {"before": before}
+            athlete_id,
+            "availability",
+            f"changed your {DAY_NAMES[day]} availability",
+            {"day_of_week": day, "before": before if row is not None else None},
         )
         merged = {**before, **delta}
         if merged["indoor_only"] and merged["outdoor_only"]:
@@ -91,6 +95,19 @@ def _write(athlete_id: int, wanted: AvailabilityChanges) -> dict[str, Any]:
         row.updated_at = utcnow()
         row.save()
         return _day_dict(day, row)
+
+
+def _unset(athlete_id: int, day: int) -> None:
+    TrainingAvailability.delete().where(
+        (TrainingAvailability.athlete == athlete_id) & (TrainingAvailability.day_of_week == day)
+    ).execute()
+
+
+async def unset_day(athlete_id: int, day: int) -> None:
+    """Forget what the athlete set for a weekday: it reads as the defaults and no conflict check applies."""
+    await db.call(_unset, athlete_id, day)
+    cache.invalidate("availability", athlete_id)
+    logger.info("availability of athlete %s unset for %s", athlete_id, DAY_NAMES[day])
 
 
 async def update_availability(athlete_id: int, wanted: Any) -> Feedback:

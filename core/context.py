@@ -15,6 +15,7 @@ from core.blackouts import SHOWN, upcoming
 from core.clock import DAY_NAMES, day_of_week
 from core.plans import current as current_plan
 from core.workout_text import outline
+from core.workouts import in_day_order
 from storage.models import Activity, Athlete, PlannedWorkout, Wellness
 
 WINDOW_DAYS = 14
@@ -111,18 +112,14 @@ def _workout(w: PlannedWorkout) -> list[str]:
 
 
 def _planned(athlete: Athlete, today: dt.date) -> list[str]:
-    rows = (
-        PlannedWorkout.select()
-        .where(
-            (PlannedWorkout.athlete == athlete.id)
-            & (PlannedWorkout.date >= today)
-            & (PlannedWorkout.date <= today + dt.timedelta(days=WINDOW_DAYS))
-            & (PlannedWorkout.completed == False)  # noqa: E712
-        )
-        .order_by(PlannedWorkout.date, PlannedWorkout.time_of_day)
+    rows = PlannedWorkout.select().where(
+        (PlannedWorkout.athlete == athlete.id)
+        & (PlannedWorkout.date >= today)
+        & (PlannedWorkout.date <= today + dt.timedelta(days=WINDOW_DAYS))
+        & (PlannedWorkout.completed == False)  # noqa: E712
     )
     lines = [f"## Planned Workouts (Next {WINDOW_DAYS} Days)"]
-    for w in rows:
+    for w in sorted(rows, key=in_day_order):
         lines.extend(_workout(w))
     if len(lines) == 1:
         lines.append("Nothing planned.")

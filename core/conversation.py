@@ -31,6 +31,7 @@ from core import (
     previews,
     recovery,
     sync,
+    transcript,
     undo,
     workouts,
 )
@@ -73,10 +74,6 @@ class Limits:
     max_message_chars: int = 4000
 
 
-def _save_message(athlete_id: int, role: str, text: str) -> None:
-    ConversationTurn.create(athlete=athlete_id, role=role, content={"role": role, "parts": [{"text": text}]})
-
-
 def _history(athlete_id: int, limit: int) -> list[dict[str, Any]]:
     rows = list(
         ConversationTurn.select()
@@ -100,7 +97,7 @@ def _prepare(
     system = context.build(athlete_id, today, platform)
     contents = _history(athlete_id, history)
     if remember is not None:
-        _save_message(athlete_id, "user", remember)
+        transcript.save(athlete_id, "user", remember)
     return athlete, today, system, contents
 
 
@@ -108,8 +105,8 @@ def _finish(athlete_id: int, answer: str, tokens: int, remember: str | None) -> 
     """The turn's answer saved and its model tokens charged, in one transaction."""
     with db.transaction():
         if remember is not None:
-            _save_message(athlete_id, "user", remember)
-        _save_message(athlete_id, "model", answer)
+            transcript.save(athlete_id, "user", remember)
+        transcript.save(athlete_id, "model", answer)
         budgets.charge(athlete_id, tokens)
 
 
@@ -332,7 +329,7 @@ class Coach:
         else:
             (text, status), buttons = await self._perform(athlete_id, claimed), ()
         if claimed.kind != "erase_athlete" or not claimed.accepted:  # else there is no one to save it for
-            await db.call(_save_message, athlete_id, "model", f"[{claimed.label}] {text}")
+            await db.call(transcript.save, athlete_id, "model", f"[{claimed.label}] {text}")
         logger.info("action %s athlete=%s choice=%s", claimed.kind, athlete_id, claimed.choice)
         if status and status in SYNC_LINES and "sync" not in text.lower():
             text = f"{text}\n\n{SYNC_LINES[status]}"

@@ -1,8 +1,10 @@
-"""Messages the athlete gets without asking: sync failures, a refused key, plan ready, today's workouts.
+"""Messages the athlete gets without asking: sync failures, a refused key, today's workouts.
 
 Each builder decides whether a notice is due and records that it was given, so
-the athlete hears about a problem once, not once per retry. Delivery is the
-caller's (the worker's notifier).
+the athlete hears about a problem once, not once per retry. The sync-failure and
+key notices go at once, sent by the caller (the worker's notifier); the morning
+list of today's workouts is queued as a push (core/pushes.py), so quiet hours
+and /notify apply. Plan previews are not notices: core/previews.py.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from core import actions, push_settings, pushes
 from core.clock import zone
 from core.messages import Reply
 from core.sync import MAX_ATTEMPTS
+from core.workouts import in_day_order
 from storage import db
 from storage.models import Athlete, PlannedWorkout, SyncQueue, utcnow
 
@@ -103,14 +106,13 @@ def _daily(athlete_id: int, now: dt.datetime) -> bool:
     with db.transaction():
         athlete = Athlete.get_by_id(athlete_id)
         today = now.astimezone(zone(athlete.timezone)).date()
-        workouts = list(
-            PlannedWorkout.select()
-            .where(
+        workouts = sorted(
+            PlannedWorkout.select().where(
                 (PlannedWorkout.athlete == athlete.id)
                 & (PlannedWorkout.date == today)
                 & (PlannedWorkout.completed == False)  # noqa: E712
-            )
-            .order_by(PlannedWorkout.time_of_day)
+            ),
+            key=in_day_order,
         )
         push = pushes.claim(athlete_id, "morning", today.isoformat(), now) if workouts else None
         if push is None:

@@ -33,7 +33,7 @@ from core.intervals import IntervalsPool
 from core.llm import Model
 from core.metrics import PLAN_GENERATIONS
 from core.steps import STEP_DEFINITIONS, STEPS_SCHEMA
-from core.workouts import availability_map, calendar
+from core.workouts import availability_map, calendar, insert_row, remove_row
 from storage import db
 from storage.models import (
     Activity,
@@ -259,7 +259,7 @@ def _save(draft: Draft) -> list[str]:
         )
         superseded = [p.id for p in WeeklyTrainingPlan.select(WeeklyTrainingPlan.id).where(overlapping)]
         WeeklyTrainingPlan.update(status="SUPERSEDED").where(WeeklyTrainingPlan.id.in_(superseded)).execute()
-        items: list[str] = []
+        items: list[str | None] = []
         snapshots: list[dict[str, Any]] = []
         replaced = PlannedWorkout.select().where(
             (PlannedWorkout.athlete == athlete.id)
@@ -271,11 +271,7 @@ def _save(draft: Draft) -> list[str]:
         )
         for old in replaced:
             snapshots.append({**sync.workout_dict(old), "plan": old.plan_id})
-            if athlete.connected:
-                item = sync.enqueue_delete(athlete.id, old)
-                if item:
-                    items.append(item)
-            old.delete_instance()
+            items.append(remove_row(athlete, old))
         plan = WeeklyTrainingPlan.create(
             athlete=athlete.id,
             week_start=request.start_date,
@@ -295,25 +291,15 @@ def _save(draft: Draft) -> list[str]:
             + (f", replacing {len(snapshots)})" if snapshots else ")"),
             {"plan_id": plan.id, "superseded": superseded, "replaced": snapshots},
         )
-        status = "PENDING" if athlete.connected else "LOCAL"
-        for d in draft.workouts:
-            row = PlannedWorkout.create(
-                athlete=athlete.id,
-                plan=plan.id,
-                sync_status=status,
-                modified_locally=True,
-                **steps.apply(d.model_dump()),
-            )
-            if athlete.connected:
-                items.append(sync.enqueue(athlete.id, row.id, "create", {"date": row.date.isoformat()}))
-        return items
+        items += [insert_row(athlete, steps.apply(d.model_dump()), plan.id)[1] for d in draft.workouts]
+        return [item for item in items if item]
 
 
 def _generations_last_hour(athlete_id: int) -> int:
-    # A confirmed generation and a "Regenerate" press each ask the model for a plan.
-    asked = ((PendingAction.kind == "generate_plan") & (PendingAction.choice == "yes")) | (
-        (PendingAction.kind == "plan_preview") & (PendingAction.choice == "again")
-    )
+    # A confirmed generation, a "Plan next week" press and a "Regenerate" press each ask the model for a plan.
+    asked = (
+        PendingAction.kind.in_(("generate_plan", "plan_next_week")) & (PendingAction.choice == "yes")
+    ) | ((PendingAction.kind == "plan_preview") & (PendingAction.choice == "again"))
     return (
         PendingAction.select()
         .where(

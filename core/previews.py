@@ -12,11 +12,13 @@ from collections.abc import Awaitable, Callable
 
 from core import actions, plans, workout_text
 from core.clock import DAY_NAMES, day_of_week
+from core.durations import duration
 from core.errors import RateLimited
-from core.fields import TIMES_OF_DAY, WorkoutDraft
+from core.fields import WorkoutDraft
 from core.intervals import IntervalsPool
 from core.llm import Model
 from core.messages import Reply
+from core.workouts import in_day_order
 
 logger = logging.getLogger(__name__)
 
@@ -28,10 +30,6 @@ PlanRunner = Callable[[plans.PlanRequest, str], Awaitable[Reply]]
 
 def _workouts(n: int) -> str:
     return f"{n} workout" if n == 1 else f"{n} workouts"
-
-
-def _hours(minutes: int) -> str:
-    return f"{minutes / 60:.1f}".rstrip("0").rstrip(".") + " h"
 
 
 def _line(w: WorkoutDraft) -> str:
@@ -52,9 +50,7 @@ def _line(w: WorkoutDraft) -> str:
 def render(draft: plans.Draft) -> str:
     """The preview text: the plan day by day, the week's totals and what was left out."""
     request = draft.request
-    workouts = sorted(
-        draft.workouts, key=lambda w: (w.date, TIMES_OF_DAY.index(w.time_of_day) if w.time_of_day else -1)
-    )
+    workouts = sorted(draft.workouts, key=in_day_order)
     lines = [f"Your {request.days}-day plan ({request.focus}) from {request.start_date}, for review:"]
     if draft.summary:
         lines.append(draft.summary)
@@ -62,7 +58,7 @@ def render(draft: plans.Draft) -> str:
     lines.extend(_line(w) for w in workouts)
     minutes = sum(w.duration_minutes or 0 for w in workouts)
     lines.append(
-        f"\nTotal: {_workouts(len(workouts))}, TSS {sum(w.tss or 0 for w in workouts)}, {_hours(minutes)}."
+        f"\nTotal: {_workouts(len(workouts))}, TSS {sum(w.tss or 0 for w in workouts)}, {duration(minutes * 60)}."
     )
     if draft.dropped:
         lines.append("Left out (still breaking your availability, limits or the workout rules):")

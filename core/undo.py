@@ -14,6 +14,8 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from peewee import fn
+
 from core import actions, availability, blackouts, cache, changes, steps, sync, workouts
 from core.errors import CoachError, NotFound
 from core.fields import WorkoutDraft
@@ -47,7 +49,13 @@ async def offer(athlete_id: int) -> tuple[str, tuple[Button, ...]]:
     return f"Your last change ({_ago(change.created_at)}): I {change.summary}. Undo it?", buttons
 
 
-def _claim(athlete_id: int, change_id: int) -> ChangeLog | None:
+def _claim(athlete_id: int, change_id: int) -> ChangeLog | str:
+    """The change, now marked undone; or why it can't be undone."""
+    later = ChangeLog.select().where(
+        (ChangeLog.athlete == athlete_id) & (ChangeLog.id > change_id) & ChangeLog.undone_at.is_null()
+    )
+    # Only the latest change may go: reverting an older one under a newer one would undo out of order
+    # (an old "Undo" button). One conditional UPDATE, so two presses can't both pass the check.
     claimed = (
         ChangeLog.update(undone_at=utcnow())
         .where(
@@ -55,10 +63,18 @@ def _claim(athlete_id: int, change_id: int) -> ChangeLog | None:
             & (ChangeLog.athlete == athlete_id)
             & ChangeLog.undone_at.is_null()
             & (ChangeLog.created_at > utcnow() - changes.WINDOW)
+            & ~fn.EXISTS(later)
         )
         .execute()
     )
-    return ChangeLog.get_by_id(change_id) if claimed else None
+    if claimed:
+        return ChangeLog.get_by_id(change_id)
+    if later.exists():
+        return (
+            "You changed something after that Undo button was made, so it would undo out of order. "
+            "Use /undo to see the last change."
+        )
+    return "That change is already undone, or too old to undo."
 
 
 def _unclaim(change_id: int) -> None:
@@ -86,8 +102,13 @@ async def _undo_delete(pool: IntervalsPool, athlete_id: int, p: dict[str, Any]) 
 
 async def _undo_availability(pool: IntervalsPool, athlete_id: int, p: dict[str, Any]) -> Outcome:
     before = p["before"]
-    fields = {k: before[k] for k in (*availability.FLAGS, "notes", "day_of_week")}
-    await availability.update_availability(athlete_id, {**fields, "max_minutes": before["max_minutes"] or 0})
+    if before is None:
+        await availability.unset_day(athlete_id, p["day_of_week"])
+    else:
+        fields = {k: before[k] for k in (*availability.FLAGS, "notes", "day_of_week")}
+        await availability.update_availability(
+            athlete_id, {**fields, "max_minutes": before["max_minutes"] or 0}
+        )
     return "Your availability is back as it was.", None
 
 
@@ -100,19 +121,13 @@ def _unsave_plan(athlete_id: int, p: dict[str, Any]) -> tuple[list[str], int]:
     """Remove a saved plan's open workouts and bring back those it replaced, in one transaction."""
     with db.transaction():
         athlete = Athlete.get_by_id(athlete_id)
-        items: list[str] = []
-        removed = 0
         ours = PlannedWorkout.select().where(
             (PlannedWorkout.athlete == athlete_id)
             & (PlannedWorkout.plan == p["plan_id"])
             & (PlannedWorkout.completed == False)  # noqa: E712
         )
-        for row in ours:
-            item = sync.enqueue_delete(athlete_id, row) if athlete.connected else None
-            if item:
-                items.append(item)
-            row.delete_instance()
-            removed += 1
+        items = [workouts.remove_row(athlete, row) for row in ours]
+        removed = len(items)
         WeeklyTrainingPlan.update(status="UNDONE").where(WeeklyTrainingPlan.id == p["plan_id"]).execute()
         WeeklyTrainingPlan.update(status="ACTIVE").where(
             WeeklyTrainingPlan.id.in_(p["superseded"]) & (WeeklyTrainingPlan.status == "SUPERSEDED")
@@ -122,16 +137,9 @@ def _unsave_plan(athlete_id: int, p: dict[str, Any]) -> tuple[list[str], int]:
         )}  # fmt: skip
         for snapshot in p["replaced"]:
             draft = WorkoutDraft.model_validate({k: snapshot[k] for k in DRAFT_FIELDS})
-            row = PlannedWorkout.create(
-                athlete=athlete_id,
-                plan=snapshot["plan"] if snapshot["plan"] in plans_left else None,
-                sync_status="PENDING" if athlete.connected else "LOCAL",
-                modified_locally=True,
-                **steps.apply(draft.model_dump()),
-            )
-            if athlete.connected:
-                items.append(sync.enqueue(athlete_id, row.id, "create", {"date": row.date.isoformat()}))
-        return items, removed
+            plan = snapshot["plan"] if snapshot["plan"] in plans_left else None
+            items.append(workouts.insert_row(athlete, steps.apply(draft.model_dump()), plan)[1])
+        return [item for item in items if item], removed
 
 
 async def _undo_plan(pool: IntervalsPool, athlete_id: int, p: dict[str, Any]) -> Outcome:
@@ -155,8 +163,8 @@ _REVERTS: dict[str, Callable[[IntervalsPool, int, dict[str, Any]], Awaitable[Out
 async def revert(pool: IntervalsPool, athlete_id: int, change_id: int) -> Outcome:
     """Undo one logged change, once; returns the athlete-facing text and the sync status."""
     change = await db.call(_claim, athlete_id, change_id)
-    if change is None:
-        return "That change is already undone, or too old to undo.", None
+    if isinstance(change, str):
+        return change, None
     try:
         with changes.paused():
             text, status = await _REVERTS[change.kind](pool, athlete_id, dict(change.payload))

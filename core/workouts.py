@@ -15,7 +15,7 @@ from core.clock import today_in
 from core.conflicts import Calendar, availability_problems, suggest_alternatives
 from core.errors import Conflict, Forbidden, NotFound, ValidationError
 from core.feedback import SYNC_MESSAGES, Feedback
-from core.fields import WorkoutChanges, WorkoutDraft, parse, parse_date
+from core.fields import TIMES_OF_DAY, WorkoutChanges, WorkoutDraft, parse, parse_date
 from core.intervals import IntervalsPool
 from storage import db
 from storage.models import Athlete, PlannedWorkout, TrainingAvailability, utcnow
@@ -43,6 +43,16 @@ def _owned(athlete_id: int, workout_id: Any) -> PlannedWorkout:
     if row is None:
         raise NotFound(f"No planned workout with id {str(workout_id)[:20]!r}.")
     return row
+
+
+def in_day_order(workout: Any) -> tuple[dt.date, int]:
+    """Sort key of workouts (rows or drafts): by date, then morning, afternoon, evening, then any time.
+
+    Sorted here, not by the database: ORDER BY time_of_day is alphabetical, and SQLite and PostgreSQL put
+    NULL at opposite ends.
+    """
+    slot = workout.time_of_day
+    return workout.date, TIMES_OF_DAY.index(slot) if slot in TIMES_OF_DAY else len(TIMES_OF_DAY)
 
 
 def _writable(athlete_id: int, workout_id: Any) -> PlannedWorkout:
@@ -136,20 +146,35 @@ def _sync_state(athlete: Athlete) -> str:
     return "PENDING" if athlete.connected else "LOCAL"
 
 
+def insert_row(
+    athlete: Athlete, fields: dict[str, Any], plan: int | None = None
+) -> tuple[PlannedWorkout, str | None]:
+    """A new workout row and, for a connected athlete, its queued create (call inside a transaction)."""
+    row = PlannedWorkout.create(
+        athlete=athlete.id, plan=plan, sync_status=_sync_state(athlete), modified_locally=True, **fields
+    )
+    item = (
+        sync.enqueue(athlete.id, row.id, "create", {"date": row.date.isoformat()})
+        if athlete.connected
+        else None
+    )
+    return row, item
+
+
+def remove_row(athlete: Athlete, row: PlannedWorkout) -> str | None:
+    """Delete a workout row and, for a connected athlete, queue its removal (call inside a transaction)."""
+    item = sync.enqueue_delete(athlete.id, row) if athlete.connected else None
+    row.delete_instance()
+    return item
+
+
 def _create_row(athlete_id: int, draft: WorkoutDraft, override: bool) -> tuple[str, str | None, list[str]]:
     with db.transaction():
         athlete = _athlete(athlete_id)
         fields = steps.apply(draft.model_dump())
         warnings = _check_conflicts(athlete, fields, None, override)
-        row = PlannedWorkout.create(
-            athlete=athlete.id, sync_status=_sync_state(athlete), modified_locally=True, **fields
-        )
+        row, item = insert_row(athlete, fields)
         changes.record(athlete.id, "create", f"added {row.title!r} on {row.date}", {"workout_id": row.id})
-        item = (
-            sync.enqueue(athlete.id, row.id, "create", {"date": row.date.isoformat()})
-            if athlete.connected
-            else None
-        )
         return row.id, item, warnings
 
 
@@ -194,9 +219,7 @@ def _delete_row(athlete_id: int, workout_id: str) -> tuple[dict[str, Any], str |
         row = _writable(athlete.id, workout_id)
         snapshot = sync.workout_dict(row)
         changes.record(athlete.id, "delete", f"deleted {row.title!r} on {row.date}", {"workout": snapshot})
-        item = sync.enqueue_delete(athlete.id, row) if athlete.connected else None
-        row.delete_instance()
-        return snapshot, item
+        return snapshot, remove_row(athlete, row)
 
 
 async def _sync_outcome(pool: IntervalsPool, item_id: str | None) -> tuple[str | None, str]:
@@ -223,18 +246,14 @@ async def get_workout(athlete_id: int, workout_id: str) -> Feedback:
 def _list(athlete_id: int, start: Any, end: Any, include_completed: bool) -> dict[str, Any]:
     athlete = _athlete(athlete_id)
     window = parse_range(start, end, today_in(athlete.timezone))
-    query = (
-        PlannedWorkout.select()
-        .where(
-            (PlannedWorkout.athlete == athlete.id)
-            & (PlannedWorkout.date >= window[0])
-            & (PlannedWorkout.date <= window[1])
-        )
-        .order_by(PlannedWorkout.date, PlannedWorkout.time_of_day)
+    query = PlannedWorkout.select().where(
+        (PlannedWorkout.athlete == athlete.id)
+        & (PlannedWorkout.date >= window[0])
+        & (PlannedWorkout.date <= window[1])
     )
     if not include_completed:
         query = query.where(PlannedWorkout.completed == False)  # noqa: E712
-    workouts = [sync.workout_dict(w) for w in query]
+    workouts = [sync.workout_dict(w) for w in sorted(query, key=in_day_order)]
     return {
         "count": len(workouts),
         "date_range": {"start": window[0].isoformat(), "end": window[1].isoformat()},

@@ -10,7 +10,19 @@ import datetime as dt
 import logging
 from typing import Any
 
-from core import after_workout, budgets, clock, notices, plans, previews, proactive, pull, pushes, sync
+from core import (
+    after_workout,
+    budgets,
+    clock,
+    notices,
+    plans,
+    previews,
+    proactive,
+    pull,
+    pushes,
+    sync,
+    transcript,
+)
 from core.errors import IntervalsAuthError, IntervalsError
 from core.logs import athlete_var
 from core.messages import Reply
@@ -98,22 +110,34 @@ async def drain_sync_queue(ctx: Ctx) -> dict[str, int]:
     return counts
 
 
+def _exists(athlete_id: int) -> bool:
+    return Athlete.select().where(Athlete.id == athlete_id).exists()
+
+
 async def generate_weekly_plan(ctx: Ctx, athlete_id: int, payload: dict[str, Any]) -> str:
-    """Draft a confirmed plan and send the athlete its preview (nothing is saved yet)."""
+    """Draft a confirmed plan and send the athlete its preview (nothing is saved yet).
+
+    What the athlete is sent joins the conversation, as the answer to their press does in process.
+    """
     athlete_var.set(athlete_id)
+    if not await db.call(_exists, athlete_id):
+        logger.info("generate_weekly_plan: athlete %s was erased after asking; nothing to do", athlete_id)
+        return "gone"
     request = plans.PlanRequest.from_payload(athlete_id, payload)
     if ctx.get("model") is None:
-        await ctx["notify"](
-            athlete_id, Reply("I can't generate plans right now: the coaching model isn't configured.")
+        await transcript.send(
+            ctx["notify"],
+            athlete_id,
+            Reply("I can't generate plans right now: the coaching model isn't configured."),
         )
         logger.error("generate_weekly_plan needs GEMINI_API_KEY in the worker's environment")
         return "failed"
     try:
         preview = await previews.create(ctx["model"], request)
     except plans.PlanFailed as exc:
-        await ctx["notify"](athlete_id, Reply(exc.user_message))
+        await transcript.send(ctx["notify"], athlete_id, Reply(exc.user_message))
         return "failed"
-    await ctx["notify"](athlete_id, preview)
+    await transcript.send(ctx["notify"], athlete_id, preview)
     return "previewed"
 
 

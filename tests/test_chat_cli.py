@@ -85,7 +85,7 @@ def test_piped_session_replays_end_to_end(
     assert markup_left(answer) == [] and all(word in answer for word in WORDS)
     assert '<script>alert("hi")</script>' in answer and "• Tuesday: easy spin\n    • 60 min at Z2" in answer
     assert "[1] Generate plan  [2] Cancel" in out
-    assert "Total: 1 workout, TSS 60, 1.5 h." in out
+    assert "Total: 1 workout, TSS 60, 1h30." in out
     assert "[1] Save to calendar  [2] Regenerate  [3] Cancel" in out
     assert "Saved your 3-day plan: 1 workout, total TSS 60" in out
     assert "Z2 ride" in out.split("Your next 14 days:")[1]

@@ -155,7 +155,7 @@ async def test_plan_generation_asks_with_buttons_and_runs_once(
     first = await coach.handle(pressed("cat", asked, "Generate plan"))
     second = await coach.handle(pressed("cat", asked, "Generate plan"))
 
-    assert "Total: 4 workouts, TSS 200, 4 h." in first.text
+    assert "Total: 4 workouts, TSS 200, 4h00." in first.text
     assert [b.label for b in first.buttons] == ["Save to calendar", "Regenerate", "Cancel"]
     assert second.text == "You already answered that one."
     assert WeeklyTrainingPlan.select().count() == 0 and PlannedWorkout.select().count() == 0

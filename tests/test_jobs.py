@@ -317,23 +317,41 @@ def _plan(days: list[tuple[dt.date, str]]) -> dict[str, Any]:
     }
 
 
+@pytest.fixture
+async def planner(worker: Worker, fake_gemini: Any, telegram_notify: Any) -> AsyncIterator[Worker]:
+    """The worker with a model (the fake Gemini) and the real notifier (the fake Telegram)."""
+    from core.llm import GeminiModel
+
+    worker.ctx["notify"] = telegram_notify
+    worker.ctx["model"] = GeminiModel(api_key="test-key", base_url=fake_gemini.url, timeout=2.0)
+    yield worker
+    await worker.ctx["model"].aclose()
+
+
+async def generate(coach: Any, fake_gemini: Any, words: str, args: dict[str, Any]) -> Reply:
+    """The athlete asks for a plan in ``words``, the model offers it, the athlete presses "Generate plan"."""
+    from tests.fakes.gemini import call, text
+
+    fake_gemini.script(call("generate_training_plan", args), text(f"Generate a {args['days']}-day plan?"))
+    asked = await coach.handle(press_text(words))
+    markup = {"inline_keyboard": [[{"text": b.label, "callback_data": b.action} for b in asked.buttons]]}
+    return await coach.handle(press(markup, "Generate plan"))
+
+
 async def test_plan_generation_job(
-    worker: Worker,
+    planner: Worker,
     coach: Any,
     fake_intervals: FakeIntervals,
     fake_gemini: Any,
     fake_telegram: Any,
-    telegram_notify: Any,
     pool: IntervalsPool,
 ) -> None:
     from core import availability
     from core.clock import day_of_week
-    from core.llm import GeminiModel
     from storage.models import WeeklyTrainingPlan
-    from tests.fakes.gemini import call, json_reply, text
+    from tests.fakes.gemini import json_reply
 
-    worker.ctx["notify"] = telegram_notify
-    worker.ctx["model"] = GeminiModel(api_key="test-key", base_url=fake_gemini.url, timeout=2.0)
+    worker = planner
     athlete = await telegram_athlete(fake_intervals)
     start = dt.date.today() + dt.timedelta(days=1)
     no_bike = start + dt.timedelta(days=1)
@@ -349,12 +367,7 @@ async def test_plan_generation_job(
     )
     await tasks.pull_athlete(worker.ctx, athlete)  # mirrors the club run, read-only
 
-    fake_gemini.script(
-        call("generate_training_plan", {"days": 7, "focus": "endurance"}), text("Generate a 7-day plan?")
-    )
-    asked = await coach.handle(press_text("Plan my week"))
-    markup = {"inline_keyboard": [[{"text": b.label, "callback_data": b.action} for b in asked.buttons]]}
-    queued = await coach.handle(press(markup, "Generate plan"))
+    queued = await generate(coach, fake_gemini, "Plan my week", {"days": 7, "focus": "endurance"})
     assert "Generating your 7-day plan" in queued.text
 
     # The first plan rides on the day without a bike; it is sent back and fixed.
@@ -369,7 +382,7 @@ async def test_plan_generation_job(
         fake_gemini.requests[-1]
     )
     preview = fake_telegram.sent(CHAT)[-1]
-    assert "Total: 3 workouts, TSS 150, 3 h." in preview["raw_text"]
+    assert "Total: 3 workouts, TSS 150, 3h00." in preview["raw_text"]
     labels = [b["text"] for b in preview["reply_markup"]["inline_keyboard"][0]]
     assert labels == ["Save to calendar", "Regenerate", "Cancel"]
     # Nothing is written anywhere until the athlete saves.
@@ -405,12 +418,64 @@ async def test_plan_generation_job(
 
     # Ten confirmed generations in the last hour: the next is refused.
     generations_used(athlete, 10)
-    fake_gemini.script(call("generate_training_plan", {"days": 3}), text("Again?"))
-    asked = await coach.handle(press_text("Another plan"))
-    markup = {"inline_keyboard": [[{"text": b.label, "callback_data": b.action} for b in asked.buttons]]}
-    refused = await coach.handle(press(markup, "Generate plan"))
+    refused = await generate(coach, fake_gemini, "Another plan", {"days": 3})
     assert "10 plans in the last hour" in refused.text
-    await worker.ctx["model"].aclose()
+
+
+async def test_the_workers_preview_joins_the_conversation(
+    planner: Worker, coach: Any, fake_intervals: FakeIntervals, fake_gemini: Any, fake_telegram: Any
+) -> None:
+    from storage.models import ConversationTurn
+    from tests.fakes.gemini import json_reply, text
+
+    athlete = await telegram_athlete(fake_intervals)
+    await generate(coach, fake_gemini, "Plan my days", {"days": 3})
+    fake_gemini.script(json_reply(_plan([(SOON, "Run")])))
+    await planner.main()
+
+    preview = fake_telegram.sent(CHAT)[-1]
+    assert "Run day" in preview["raw_text"]
+    last = (
+        ConversationTurn.select()
+        .where(ConversationTurn.athlete == athlete)
+        .order_by(ConversationTurn.id.desc())
+    )
+    [turn] = last.limit(1)
+    assert turn.role == "model" and turn.content["parts"][0]["text"].startswith("Your 3-day plan (")
+    assert "Run day (Run, 60 min, TSS 50)" in turn.content["parts"][0]["text"]
+
+    # The athlete's answer to the preview reaches the model with the preview before it.
+    fake_gemini.script(text("Sure."))
+    await coach.handle(press_text("Make the run shorter"))
+    contents = fake_gemini.last_request()["contents"]
+    assert [c["role"] for c in contents[-3:]] == ["model", "model", "user"]
+    assert "Run day (Run, 60 min, TSS 50)" in contents[-2]["parts"][0]["text"]
+
+
+async def test_a_plan_job_for_an_erased_athlete_ends_quietly(
+    planner: Worker,
+    arq_redis: Any,
+    fake_gemini: Any,
+    fake_intervals: FakeIntervals,
+    fake_telegram: Any,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    import logging
+
+    from core import erase, plans
+
+    athlete = await telegram_athlete(fake_intervals)
+    request = plans.PlanRequest(athlete, 3, SOON, "base")
+    job = await arq_redis.enqueue_job("generate_weekly_plan", athlete, request.to_payload())
+    await erase.erase(athlete)
+    caplog.set_level(logging.INFO)
+    await planner.main()
+
+    assert job is not None and await job.result(timeout=5) == "gone"
+    assert fake_telegram.sent(CHAT) == [] and fake_gemini.requests == []
+    said = [r for r in caplog.records if r.name == "jobs.tasks"]
+    assert len(said) == 1 and "erased" in said[0].getMessage()
+    assert not any(r.exc_info for r in caplog.records) and "Traceback" not in caplog.text
 
 
 def press_text(words: str) -> Any:

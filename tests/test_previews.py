@@ -6,7 +6,7 @@ import datetime as dt
 import json
 from typing import Any
 
-from core import sync, workouts
+from core import actions, plans, sync, workouts
 from core.conversation import Coach
 from core.intervals import IntervalsPool
 from core.messages import Reply
@@ -49,6 +49,7 @@ async def test_regenerate_shows_a_new_preview_and_counts_against_the_limit(
     fake_gemini.script(json_reply(plan("Second idea", 45)))
     second = await coach.handle(pressed("pia", first, "Regenerate"))
     assert "Second idea (Ride, 45 min, TSS 45)" in second.text
+    assert "Total: 1 workout, TSS 45, 45 min." in second.text  # durations read as everywhere else
     assert [b.label for b in second.buttons] == ["Save to calendar", "Regenerate", "Cancel"]
     stale = await coach.handle(pressed("pia", first, "Save to calendar"))
     assert stale.text == "You already answered that one."
@@ -63,6 +64,23 @@ async def test_regenerate_shows_a_new_preview_and_counts_against_the_limit(
     assert "Saved your 3-day plan: 1 workout" in saved.text
     assert [w.title for w in PlannedWorkout.select()] == ["Second idea"]
     assert len(fake_gemini.requests) == 4  # two turn steps and two plans: the refused one asked nothing
+
+
+async def test_plan_next_week_counts_against_the_limit(
+    coach: Coach, fake_gemini: FakeGemini, fake_intervals: FakeIntervals
+) -> None:
+    athlete = await make_athlete("pia", fake_intervals)
+    generations_used(athlete, 9)
+    request = plans.PlanRequest(athlete, 3, START, "base")
+    review = Reply("Your week.", buttons=actions.create(athlete, "plan_next_week", request.to_payload()))
+    fake_gemini.script(json_reply(plan("Next week")))
+    shown = await coach.handle(pressed("pia", review, "Plan next week"))
+    assert "Next week (Ride, 60 min, TSS 60)" in shown.text
+
+    # The weekly review's press was the tenth generation this hour: "Regenerate" is refused.
+    refused = await coach.handle(pressed("pia", shown, "Regenerate"))
+    assert "10 plans in the last hour" in refused.text
+    assert len(fake_gemini.requests) == 1 and PlannedWorkout.select().count() == 0
 
 
 async def test_cancel_and_expiry_write_nothing(

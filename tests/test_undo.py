@@ -12,7 +12,7 @@ from storage.models import ChangeLog, PlannedWorkout, TrainingAvailability, Week
 from tests.fakes.gemini import FakeGemini, call, json_reply, text
 from tests.fakes.intervals import FakeIntervals
 from tests.helpers.athletes import make_athlete
-from tests.helpers.chat import pressed, said
+from tests.helpers.chat import next_weekday, pressed, said
 from tests.helpers.plans import SWEET_SPOT
 
 START = dt.date.today() + dt.timedelta(days=1)
@@ -109,8 +109,7 @@ async def test_each_undo_goes_one_change_further_back(
     assert "available again" not in await undo_last(f"marked {START} unavailable")
     assert blackouts.upcoming(athlete, START) == []
     await undo_last("changed your Tuesday availability")
-    tuesday = TrainingAvailability.get(TrainingAvailability.day_of_week == 2)
-    assert tuesday.evening and tuesday.max_minutes is None
+    assert not TrainingAvailability.select().where(TrainingAvailability.day_of_week == 2).exists()
     restored = await undo_last("deleted 'Kept'")
     assert "The workout is back" in restored and "Synced" in restored
     assert names(fake_intervals) == {"Kept", "Moved"}
@@ -144,3 +143,56 @@ async def test_undo_through_the_model_and_while_intervals_is_down(
     done = await coach.handle(pressed("uma", asked, "Undo"))
     assert done.sync_status == "pending" and "sync automatically" in done.text
     assert PlannedWorkout.select().count() == 0
+
+
+async def test_an_old_undo_button_never_undoes_out_of_order(
+    coach: Coach, fake_intervals: FakeIntervals, pool: IntervalsPool
+) -> None:
+    athlete = await make_athlete("uma", fake_intervals)
+    await workouts.create_workout(pool, athlete, ride(START, "First"))
+    old_offer = await coach.handle(said("uma", "/undo"))
+    assert "added 'First'" in old_offer.text
+    await workouts.create_workout(pool, athlete, ride(START + dt.timedelta(days=1), "Second"))
+
+    stale = await coach.handle(pressed("uma", old_offer, "Undo"))
+    assert "out of order" in stale.text and "/undo" in stale.text
+    assert {w.title for w in PlannedWorkout.select()} == {"First", "Second"}
+    assert names(fake_intervals) == {"First", "Second"}
+    assert ChangeLog.select().where(ChangeLog.undone_at.is_null(False)).count() == 0
+
+    # The latest change still goes first, and then the older one.
+    offer = await coach.handle(said("uma", "/undo"))
+    assert "added 'Second'" in offer.text
+    await coach.handle(pressed("uma", offer, "Undo"))
+    offer = await coach.handle(said("uma", "/undo"))
+    assert "added 'First'" in offer.text
+    await coach.handle(pressed("uma", offer, "Undo"))
+    assert PlannedWorkout.select().count() == 0 and names(fake_intervals) == set()
+
+
+async def test_undoing_availability_of_a_day_never_set_leaves_it_unset(
+    coach: Coach, fake_intervals: FakeIntervals, pool: IntervalsPool
+) -> None:
+    athlete = await make_athlete("uma", fake_intervals)
+
+    async def undo_last() -> None:
+        offer = await coach.handle(said("uma", "/undo"))
+        assert "availability" in offer.text, offer.text
+        done = await coach.handle(pressed("uma", offer, "Undo"))
+        assert "availability is back" in done.text
+
+    await availability.update_availability(athlete, {"day_of_week": 3, "evening": False})
+    await undo_last()
+    assert not TrainingAvailability.select().where(TrainingAvailability.day_of_week == 3).exists()
+    # Unset, Wednesday takes any workout; a row of defaults would refuse a gym session (no gym access).
+    wednesday = next_weekday(3)
+    weights = {"date": wednesday.isoformat(), "title": "Weights", "type": "Gym", "duration_minutes": 45}
+    created = await workouts.create_workout(pool, athlete, weights)
+    assert created.warnings == [] and names(fake_intervals) == {"Weights"}
+
+    # A day that was set comes back as it was set.
+    await availability.update_availability(athlete, {"day_of_week": 4, "gym_access": True, "morning": False})
+    await availability.update_availability(athlete, {"day_of_week": 4, "max_minutes": 30})
+    await undo_last()
+    thursday = TrainingAvailability.get(TrainingAvailability.day_of_week == 4)
+    assert thursday.gym_access and not thursday.morning and thursday.max_minutes is None

@@ -160,7 +160,7 @@ async def test_sunday_at_six_pm_with_a_plan_next_week_button(
         coach = Coach(model, pool)
         preview = await coach.handle(press)
         # "Plan next week" runs the usual flow: a preview first, the calendar only on "Save to calendar".
-        assert preview is not None and "Total: 3 workouts, TSS 150, 3 h." in preview.text
+        assert preview is not None and "Total: 3 workouts, TSS 150, 3h00." in preview.text
         assert not WeeklyTrainingPlan.select().where(WeeklyTrainingPlan.athlete == athlete).exists()
         [save] = [b for b in preview.buttons if b.label == "Save to calendar"]
         await coach.handle(Incoming("telegram", str(CHAT), str(CHAT), action=save.action))

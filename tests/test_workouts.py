@@ -269,3 +269,46 @@ async def test_delete_while_create_pending_leaves_no_ghost(
     assert fake_intervals.events("i1001") == []
     payloads = [json.loads(i.payload) for i in SyncQueue.select()]
     assert all("external_id" in p or "date" in p for p in payloads)
+
+
+async def test_a_days_workouts_read_morning_afternoon_evening_then_any_time_everywhere(
+    db: Database, fake_intervals: FakeIntervals, pool: IntervalsPool
+) -> None:
+    from zoneinfo import ZoneInfo
+
+    from core import context, notices, plans, previews
+    from core.fields import WorkoutDraft
+    from storage.models import Push
+
+    athlete = await make_athlete("ann", fake_intervals, key=KEY)
+    day = dt.date.today() + dt.timedelta(days=3)
+    slots = {
+        "Evening swim": "evening",
+        "Any time stretch": None,
+        "Morning spin": "morning",
+        "Lunch run": "afternoon",
+    }
+    kinds = {"Evening swim": "Swim", "Any time stretch": "Gym", "Morning spin": "Ride", "Lunch run": "Run"}
+    for title, slot in slots.items():  # created in a mixed order
+        await workouts.create_workout(
+            pool,
+            athlete,
+            {"date": day.isoformat(), "title": title, "type": kinds[title], "time_of_day": slot},
+        )
+    expected = ["Morning spin", "Lunch run", "Evening swim", "Any time stretch"]
+
+    def order(text: str) -> list[str]:
+        return sorted(expected, key=text.index)
+
+    listed = await workouts.list_workouts(athlete, day.isoformat(), day.isoformat())
+    assert [w["title"] for w in listed.data["workouts"]] == expected
+    assert order(context.build(athlete, day)) == expected
+    seven = dt.datetime.combine(day, dt.time(7), ZoneInfo("Europe/Berlin"))
+    assert await notices.daily(athlete, seven)
+    assert order(Push.get(Push.athlete == athlete).text) == expected
+    drafts = [
+        WorkoutDraft.model_validate({"date": day, "title": t, "type": kinds[t], "time_of_day": slots[t]})
+        for t in slots
+    ]
+    draft = plans.Draft(plans.PlanRequest(athlete, 1, day, "base"), drafts, [], "", "v1")
+    assert order(previews.render(draft)) == expected
