@@ -13,10 +13,11 @@ loses that message rather than sending it twice). A push that reached no chat
 at all is put back for a later try, up to three attempts.
 
 Urgency: the four kinds here (morning, after workout, recovery, weekly) are the
-coach's own observations and all wait out quiet hours. Messages about something
-the athlete did or must act on to keep their data (plan ready, a sync that
-failed for good, a refused API key) are not pushes of this module: they go at
-once (``core/notices.py``).
+coach's own observations and all wait out quiet hours. Messages that answer the
+athlete or that they must act on to keep their data (a plan preview from the
+worker, a sync that failed for good, a refused API key) are not pushes of this
+module: they go at once through the notifier (the worker's plan job,
+``core/notices.py``).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from dataclasses import dataclass
 from peewee import IntegrityError
 
 from core import push_settings
-from core.clock import zone
+from core.clock import naive_utc, zone
 from core.messages import Button, Reply
 from storage import db
 from storage.models import Athlete, ConversationTurn, Push
@@ -63,20 +64,16 @@ class Due:
     reply: Reply
 
 
-def _naive_utc(moment: dt.datetime) -> dt.datetime:
-    return moment.astimezone(dt.UTC).replace(tzinfo=None)
-
-
 def release_at(prefs: push_settings.Prefs, timezone: str, now: dt.datetime) -> dt.datetime:
     """When a push decided at ``now`` may go: now, or when the quiet hours end (naive UTC)."""
     local = now.astimezone(zone(timezone))
     if not prefs.is_quiet(local.hour):
-        return _naive_utc(now)
+        return naive_utc(now)
     assert prefs.quiet is not None
     end = local.replace(hour=prefs.quiet[1], minute=0, second=0, microsecond=0)
     if end <= local:
         end = dt.datetime.combine(local.date() + dt.timedelta(days=1), dt.time(prefs.quiet[1]), local.tzinfo)
-    return _naive_utc(end)
+    return naive_utc(end)
 
 
 def claim(
@@ -143,7 +140,7 @@ def _take(now: dt.datetime, athlete_id: int | None) -> list[Due]:
 
 async def take_due(now: dt.datetime, athlete_id: int | None = None) -> list[Due]:
     """Due pushes (of one athlete, or everyone's), each handed to this caller only."""
-    return await db.call(_take, _naive_utc(now), athlete_id)
+    return await db.call(_take, naive_utc(now), athlete_id)
 
 
 def _record(due: Due, delivered: int, now: dt.datetime) -> bool:
@@ -167,7 +164,7 @@ def _record(due: Due, delivered: int, now: dt.datetime) -> bool:
 
 async def record(due: Due, delivered: int, now: dt.datetime) -> None:
     """Note how many chats the push reached; one that reached none goes again later."""
-    retry = await db.call(_record, due, delivered, _naive_utc(now))
+    retry = await db.call(_record, due, delivered, naive_utc(now))
     if not delivered:
         logger.warning(
             "push %s (%s) reached no chat of athlete %s%s",

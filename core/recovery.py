@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from core import actions, pushes, workouts
-from core.clock import zone
+from core.clock import naive_utc, zone
 from core.config import Settings
 from core.conflicts import availability_problems
 from core.errors import Conflict
@@ -145,10 +145,7 @@ def _check(athlete_id: int, now: dt.datetime, limits: Thresholds) -> bool:
             return False
         midnight = dt.datetime.combine(today + dt.timedelta(days=1), dt.time(), local.tzinfo)
         buttons = actions.create(
-            athlete_id,
-            KIND,
-            {"workout_id": workout.id, "date": today.isoformat()},
-            midnight.astimezone(dt.UTC).replace(tzinfo=None),
+            athlete_id, KIND, {"workout_id": workout.id, "date": today.isoformat()}, naive_utc(midnight)
         )
         signal = "; ".join(found)
         text = (

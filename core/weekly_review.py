@@ -5,8 +5,8 @@ compliance (done TSS / planned TSS); how fitness (CTL), fatigue (ATL) and form
 (TSB) moved; and next week's planned load. When nothing is planned next week
 the review offers "Plan next week": a stored plan request for the seven days
 from Monday, run through the usual confirmed-generation path (rate limit, the
-worker, "plan ready"). A week with nothing planned and nothing done gets no
-review.
+worker, a preview to save). A week with nothing planned and nothing done gets
+no review.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from core import actions, pushes
 from core.activities import bounds, is_strava_stub
 from core.after_workout import duration
-from core.clock import zone
+from core.clock import naive_utc, zone
 from core.plans import PlanRequest
 from storage import db
 from storage.models import Activity, Athlete, PlannedWorkout, Wellness
@@ -185,14 +185,9 @@ def _queue(athlete_id: int, now: dt.datetime) -> bool:
             return False
         buttons = ()
         if not review.next_week.sessions:
-            monday = dt.datetime.combine(review.next_monday, dt.time(), local.tzinfo)
+            monday = naive_utc(dt.datetime.combine(review.next_monday, dt.time(), local.tzinfo))
             request = PlanRequest(athlete_id, 7, review.next_monday, FOCUS)
-            buttons = actions.create(
-                athlete_id,
-                "plan_next_week",
-                request.to_payload(),
-                monday.astimezone(dt.UTC).replace(tzinfo=None),
-            )
+            buttons = actions.create(athlete_id, "plan_next_week", request.to_payload(), monday)
         pushes.fill(push.id, review.text(), buttons)
         return True
 
