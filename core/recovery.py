@@ -14,8 +14,9 @@ when its TSS and duration imply an intensity factor of 0.85 or more
 
 The buttons act through the workout service, so the change is synced through
 the outbox like any other: "Make today easy" turns the workout into an easy one
-of at most half its duration, "Rest today" moves it to the next free day that
-fits the athlete's availability, "Keep the plan" changes nothing.
+of at most half its duration without its steps (even on a day since marked
+unavailable: the athlete chose to train), "Rest today" moves it to the next
+free day that fits the athlete's availability, "Keep the plan" changes nothing.
 """
 
 from __future__ import annotations
@@ -162,9 +163,11 @@ async def check(athlete_id: int, now: dt.datetime) -> bool:
 
 
 def easy_version(w: PlannedWorkout) -> dict[str, Any]:
-    """The changes that make a workout easy: at most half its duration, low intensity."""
+    """The changes that make a workout easy: at most half its duration, low intensity, no steps."""
     minutes = max(1, w.duration_minutes // 2) if w.duration_minutes else 30
     return {
+        # The steps are what made it hard, and they would no longer add up to the duration.
+        "steps": [],
         "title": f"Easy {w.type.lower()} (instead of {w.title})"[:200],
         "description": "Recovery day: keep it easy, zone 1-2, conversational effort throughout.",
         "duration_minutes": minutes,
@@ -216,9 +219,14 @@ async def respond(
     if workout is None:
         return "That workout is no longer planned for that day, so I changed nothing.", None
     if choice == "easy":
-        result = await workouts.update_workout(pool, athlete_id, workout.id, easy_version(workout))
+        # The athlete chose to train today, easy: a clash with their availability is named, not refused.
+        result = await workouts.update_workout(
+            pool, athlete_id, workout.id, easy_version(workout), override=True
+        )
+        clash = f" Note: {'; '.join(result.warnings)}." if result.warnings else ""
         return (
-            f"Made it easy: {result.data['title']}, {result.data['duration_minutes']} min. {result.message}",
+            f"Made it easy: {result.data['title']}, {result.data['duration_minutes']} min. "
+            f"{result.message}{clash}",
             result.sync_status,
         )
     target = await db.call(_free_day, athlete_id, workout)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
 from peewee import Database
 
-from core import athletes, availability, clock, recovery, workouts
+from core import athletes, availability, blackouts, clock, recovery, workouts
 from core.clock import day_of_week
 from core.conversation import Coach
 from core.intervals import IntervalsPool
@@ -19,6 +20,7 @@ from storage.models import ChatIdentity, PlannedWorkout, Push, PushSettings, Wel
 from tests.fakes.intervals import FakeIntervals
 from tests.fakes.slack import FakeSlack
 from tests.fakes.telegram import FakeTelegram
+from tests.helpers.plans import SWEET_SPOT
 
 CHAT = 8801
 KEY = "key-r-0123456789"
@@ -132,6 +134,60 @@ async def test_rest_today_moves_it_to_the_next_free_day_that_fits(
     assert PlannedWorkout.get_by_id(wid).date == free
     event = next(e for e in fake_intervals.events("i1001") if e["name"] == "VO2max 5x4")
     assert event["start_date_local"].startswith(free.isoformat())
+
+
+AlertOn = Callable[..., Awaitable[tuple[int, str, dict[str, Any]]]]
+
+
+@pytest.fixture
+def alert_on(
+    fake_intervals: FakeIntervals, fake_telegram: FakeTelegram, notifier: Any, pool: IntervalsPool
+) -> AlertOn:
+    """A connected athlete with poor recovery today, a hard ride today (``ride``: its other fields),
+    and the alert on Telegram: (athlete, workout id, alert message)."""
+
+    async def make(**ride: Any) -> tuple[int, str, dict[str, Any]]:
+        athlete = await connected(fake_intervals)
+        today = clock.today_in(TZ)
+        seed_week(fake_intervals, today, restingHR=58)
+        wid = (await workouts.create_workout(pool, athlete, hard_ride(today, **ride))).data["id"]
+        await tasks.pull_athlete({"pool": pool, "model": None, "notify": notifier.notify}, athlete)
+        [alert] = fake_telegram.sent(CHAT)
+        return athlete, wid, alert
+
+    return make
+
+
+async def test_make_today_easy_drops_the_steps_of_a_structured_workout(
+    coach: Coach, fake_intervals: FakeIntervals, alert_on: AlertOn
+) -> None:
+    _, wid, alert = await alert_on(steps=SWEET_SPOT, duration_minutes=60)
+    assert len(fake_intervals.events("i1001")[0]["workout_doc"]["steps"]) == 4
+
+    done = await coach.handle(press(alert, "Make today easy"))
+    assert "Made it easy: Easy ride (instead of VO2max 5x4), 30 min" in done.text
+    assert done.sync_status == "synced"
+    row = PlannedWorkout.get_by_id(wid)
+    assert (row.duration_minutes, row.tss, row.intensity, row.steps) == (30, 18, "easy", None)
+    [event] = fake_intervals.events("i1001")
+    assert event["moving_time"] == 30 * 60 and "workout_doc" not in event
+
+
+async def test_make_today_easy_on_a_day_since_marked_unavailable(
+    coach: Coach, fake_intervals: FakeIntervals, alert_on: AlertOn
+) -> None:
+    athlete, wid, alert = await alert_on()
+    today = clock.today_in(TZ)
+    await blackouts.update_unavailable_dates(
+        athlete, {"action": "add", "start_date": today.isoformat(), "reason": "travel"}
+    )
+
+    done = await coach.handle(press(alert, "Make today easy"))
+    # The athlete chose to train easy today: done, with the clash named rather than refused.
+    assert "Made it easy: Easy ride (instead of VO2max 5x4), 40 min" in done.text
+    assert f"You are unavailable on {today}" in done.text and done.sync_status == "synced"
+    assert PlannedWorkout.get_by_id(wid).intensity == "easy"
+    assert fake_intervals.events("i1001")[0]["moving_time"] == 40 * 60
 
 
 async def test_keep_the_plan_changes_nothing(
