@@ -16,7 +16,8 @@ The buttons act through the workout service, so the change is synced through
 the outbox like any other: "Make today easy" turns the workout into an easy one
 of at most half its duration without its steps (even on a day since marked
 unavailable: the athlete chose to train), "Rest today" moves it to the next
-free day that fits the athlete's availability, "Keep the plan" changes nothing.
+free day that fits the athlete's availability, unavailable dates and daily
+limits, "Keep the plan" changes nothing.
 """
 
 from __future__ import annotations
@@ -177,13 +178,18 @@ def easy_version(w: PlannedWorkout) -> dict[str, Any]:
 
 
 def _free_day(athlete_id: int, w: PlannedWorkout) -> dict[str, Any] | None:
-    """The first day after the workout's with nothing planned where it fits availability (date, slot)."""
+    """The first day after the workout's with nothing planned where it fits (date, slot).
+
+    Fits as the workout service checks it: the weekly availability, unavailable dates and daily limits.
+    """
+    first, last = w.date + dt.timedelta(days=1), w.date + dt.timedelta(days=MOVE_WITHIN_DAYS)
     availability = workouts.availability_map(athlete_id)
+    dated = workouts.calendar(athlete_id, first, last)
     busy = {
         row.date
         for row in PlannedWorkout.select(PlannedWorkout.date).where(
             (PlannedWorkout.athlete == athlete_id)
-            & (PlannedWorkout.date > w.date)
+            & (PlannedWorkout.date.between(first, last))
             & (PlannedWorkout.completed == False)  # noqa: E712
             & (PlannedWorkout.type != "Rest")
         )
@@ -195,7 +201,7 @@ def _free_day(athlete_id: int, w: PlannedWorkout) -> dict[str, Any] | None:
             continue
         for slot in slots:
             moved = {**w.__data__, "date": day, "time_of_day": slot}
-            if not availability_problems(moved, availability):
+            if not availability_problems(moved, availability, dated):
                 return {"date": day.isoformat(), "time_of_day": slot} if slot else {"date": day.isoformat()}
     return None
 

@@ -190,6 +190,24 @@ async def test_make_today_easy_on_a_day_since_marked_unavailable(
     assert fake_intervals.events("i1001")[0]["moving_time"] == 40 * 60
 
 
+async def test_rest_today_skips_unavailable_dates_and_daily_limits(
+    coach: Coach, fake_intervals: FakeIntervals, alert_on: AlertOn
+) -> None:
+    athlete, wid, alert = await alert_on()
+    today = clock.today_in(TZ)
+    away, capped, free = (today + dt.timedelta(days=n) for n in (1, 2, 3))
+    await blackouts.update_unavailable_dates(
+        athlete, {"action": "add", "start_date": away.isoformat(), "reason": "travel"}
+    )
+    await availability.update_availability(athlete, {"day_of_week": day_of_week(capped), "max_minutes": 60})
+
+    moved = await coach.handle(press(alert, "Rest today"))
+    assert f"moved to {free}" in moved.text and moved.sync_status == "synced"
+    assert PlannedWorkout.get_by_id(wid).date == free
+    [event] = fake_intervals.events("i1001")
+    assert event["start_date_local"].startswith(free.isoformat())
+
+
 async def test_keep_the_plan_changes_nothing(
     coach: Coach,
     fake_intervals: FakeIntervals,
