@@ -5,7 +5,8 @@ row unique on (athlete, kind, key), the key being the local date or the
 activity id. A second claim of the same key, by any worker, pull or restart,
 finds the row and gets None, so the message is never written twice. The
 claim also sets when the push may go: at once, or at the end of the
-athlete's quiet hours.
+athlete's quiet hours. A push about one day (a recovery alert, whose buttons
+expire at midnight) that quiet hours would hold past its end is not claimed.
 
 ``take_due`` hands each due row to exactly one sender: a conditional UPDATE
 marks it sent before the message leaves (at most once; a crash right after
@@ -77,11 +78,20 @@ def release_at(prefs: push_settings.Prefs, timezone: str, now: dt.datetime) -> d
 
 
 def claim(
-    athlete_id: int, kind: str, key: str, now: dt.datetime, *, text: str = "", ready: bool = True
+    athlete_id: int,
+    kind: str,
+    key: str,
+    now: dt.datetime,
+    *,
+    text: str = "",
+    ready: bool = True,
+    expires: dt.datetime | None = None,
 ) -> Push | None:
     """The new push row for (athlete, kind, key), or None when that kind is off or it exists already.
 
-    Call inside the transaction that decided the push is due.
+    ``expires`` (aware): when the push stops making sense (its day is over, its buttons expire); a
+    push that quiet hours would hold until then is not claimed either. Call inside the transaction
+    that decided the push is due.
     """
     prefs = push_settings.read(athlete_id)
     if not prefs.allows(kind):
@@ -91,14 +101,16 @@ def claim(
     athlete = Athlete.select(Athlete.timezone, Athlete.blocked_at).where(Athlete.id == athlete_id).first()
     if athlete is None or athlete.blocked_at is not None:
         return None  # a blocked athlete hears nothing from the bot
-    timezone = athlete.timezone
+    due_at = release_at(prefs, athlete.timezone, now)
+    if expires is not None and due_at >= naive_utc(expires):
+        return None
     fields = {
         "athlete": athlete_id,
         "kind": kind,
         "key": key[:64],
         "text": text,
         "ready": ready,
-        "due_at": release_at(prefs, timezone, now),
+        "due_at": due_at,
     }
     try:
         # A savepoint: a concurrent claim of the same key (PostgreSQL waits for it) fails here alone.

@@ -17,7 +17,8 @@ the outbox like any other: "Make today easy" turns the workout into an easy one
 of at most half its duration without its steps (even on a day since marked
 unavailable: the athlete chose to train), "Rest today" moves it to the next
 free day that fits the athlete's availability, unavailable dates and daily
-limits, "Keep the plan" changes nothing.
+limits, "Keep the plan" changes nothing. The buttons last until midnight, so an
+alert that quiet hours would hold past midnight is not sent.
 """
 
 from __future__ import annotations
@@ -142,10 +143,10 @@ def _check(athlete_id: int, now: dt.datetime, limits: Thresholds) -> bool:
         current = next((w for w in rows if w.date == today), None)
         found = signals(current, [w for w in rows if w.date < today], limits) if current else []
         workout = _hardest_today(athlete_id, today) if found else None
-        push = pushes.claim(athlete_id, KIND, today.isoformat(), now) if workout else None
+        midnight = dt.datetime.combine(today + dt.timedelta(days=1), dt.time(), local.tzinfo)
+        push = pushes.claim(athlete_id, KIND, today.isoformat(), now, expires=midnight) if workout else None
         if push is None or workout is None:
             return False
-        midnight = dt.datetime.combine(today + dt.timedelta(days=1), dt.time(), local.tzinfo)
         buttons = actions.create(
             athlete_id, KIND, {"workout_id": workout.id, "date": today.isoformat()}, naive_utc(midnight)
         )

@@ -16,7 +16,7 @@ from core.intervals import IntervalsPool
 from core.llm import GeminiModel
 from core.messages import Incoming
 from jobs import tasks
-from storage.models import ChatIdentity, PlannedWorkout, Push, PushSettings, Wellness
+from storage.models import ChatIdentity, PendingAction, PlannedWorkout, Push, PushSettings, Wellness
 from tests.fakes.intervals import FakeIntervals
 from tests.fakes.slack import FakeSlack
 from tests.fakes.telegram import FakeTelegram
@@ -206,6 +206,41 @@ async def test_rest_today_skips_unavailable_dates_and_daily_limits(
     assert PlannedWorkout.get_by_id(wid).date == free
     [event] = fake_intervals.events("i1001")
     assert event["start_date_local"].startswith(free.isoformat())
+
+
+async def test_no_alert_that_quiet_hours_would_hold_past_its_day(
+    db: Database, fake_intervals: FakeIntervals, coach: Coach, set_clock: Any
+) -> None:
+    athlete = await connected(fake_intervals, quiet=True)  # quiet 22:00-07:00
+    first, second = dt.date(2026, 12, 1), dt.date(2026, 12, 2)
+    for day in (first, second):
+        for back in range(0, 8):
+            Wellness.get_or_create(
+                athlete=athlete, date=day - dt.timedelta(days=back), defaults={"resting_hr": 48}
+            )
+        Wellness.update(resting_hr=60).where(Wellness.date == day).execute()
+        PlannedWorkout.create(athlete=athlete, **{**hard_ride(day), "date": day})
+
+    # A pull at 22:07 finds a signal, but the alert could only go at 07:00, about yesterday.
+    assert not await recovery.check(athlete, dt.datetime(2026, 12, 1, 21, 7, tzinfo=dt.UTC))
+    assert not Push.select().exists() and not PendingAction.select().exists()
+
+    # A pull at 05:00 is held too, but only until 07:00 of the day it is about.
+    assert await recovery.check(athlete, dt.datetime(2026, 12, 2, 4, 0, tzinfo=dt.UTC))
+    push = Push.get()
+    assert (push.key, push.due_at) == (second.isoformat(), dt.datetime(2026, 12, 2, 6, 0))
+    assert PendingAction.get().expires_at == dt.datetime(2026, 12, 2, 23, 0)  # midnight in Berlin
+    sent: list[Any] = []
+
+    async def notify(athlete_id: int, reply: Any) -> int:
+        sent.append(reply)
+        return 1
+
+    set_clock(dt.datetime(2026, 12, 2, 6, 0, tzinfo=dt.UTC))
+    assert await tasks.deliver_pushes({"notify": notify}) == 1
+    [keep] = [b.action for b in sent[0].buttons if b.label == "Keep the plan"]
+    kept = await coach.handle(Incoming("telegram", str(CHAT), str(CHAT), action=keep))
+    assert "the plan stays" in kept.text
 
 
 async def test_keep_the_plan_changes_nothing(
