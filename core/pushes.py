@@ -11,7 +11,8 @@ expire at midnight) that quiet hours would hold past its end is not claimed.
 ``take_due`` hands each due row to exactly one sender: a conditional UPDATE
 marks it sent before the message leaves (at most once; a crash right after
 loses that message rather than sending it twice). A push that reached no chat
-at all is put back for a later try, up to three attempts.
+at all is put back for a later try, up to three attempts. The due pushes of a
+blocked athlete are given up, not sent after an unblock.
 
 Urgency: the four kinds here (morning, after workout, recovery, weekly) are the
 coach's own observations and all wait out quiet hours. Messages that answer the
@@ -139,7 +140,21 @@ def _candidates(now: dt.datetime, athlete_id: int | None) -> list[Push]:
     return list(query.order_by(Push.due_at, Push.id).limit(BATCH))
 
 
+def _drop_blocked(now: dt.datetime) -> None:
+    # A blocked athlete hears nothing from the bot: what falls due meanwhile is given up, not kept
+    # for after an unblock (nor tried again as if no chat had answered).
+    blocked = Athlete.select(Athlete.id).where(Athlete.blocked_at.is_null(False))
+    dropped = (
+        Push.update(sent_at=now, delivered=0)
+        .where(Push.sent_at.is_null() & (Push.due_at <= now) & Push.athlete.in_(blocked))
+        .execute()
+    )
+    if dropped:
+        logger.info("dropped %d due pushes of blocked athletes", dropped)
+
+
 def _take(now: dt.datetime, athlete_id: int | None) -> list[Due]:
+    _drop_blocked(now)
     taken = []
     for push in _candidates(now, athlete_id):
         # Several workers may see the same row; the first UPDATE wins, the others change nothing.

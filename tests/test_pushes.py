@@ -14,7 +14,7 @@ from arq.worker import Worker
 from peewee import Database
 
 from bot.notifier import Notifier
-from core import athletes, push_settings, pushes
+from core import access, athletes, push_settings, pushes
 from core.conversation import Coach
 from core.intervals import IntervalsPool
 from core.llm import GeminiModel
@@ -200,3 +200,26 @@ async def test_a_push_that_reached_nobody_is_tried_again(
     set_clock(noon + dt.timedelta(hours=1, minutes=10))
     assert await tasks.deliver_pushes(ctx) == 1
     assert [m["raw_text"] for m in fake_telegram.sent(13)] == ["Your week."] and Push.get().delivered == 1
+
+
+async def test_a_blocked_athlete_gets_no_push_nor_its_retries(
+    db: Database, fake_telegram: FakeTelegram, notifier: Notifier, set_clock: Any
+) -> None:
+    blocked, other = await on_telegram(14), await on_telegram(15)
+    noon = dt.datetime(2026, 12, 1, 11, 0, tzinfo=dt.UTC)
+    for athlete in (blocked, other):
+        await storage_db.call(queue, athlete, "weekly", "2026-11-29", noon, "Your week.")
+    assert await storage_db.call(access.set_blocked, blocked, True)
+
+    ctx = {"notify": notifier.notify}
+    set_clock(noon)
+    assert await tasks.deliver_pushes(ctx) == 1  # the other athlete's only
+    dropped = Push.get(Push.athlete == blocked)
+    assert dropped.sent_at is not None and dropped.delivered == 0 and dropped.attempts == 0
+
+    # Unblocked later, they don't get what was due while they were blocked.
+    assert await storage_db.call(access.set_blocked, blocked, False)
+    for minutes in (10, 20, 30):
+        set_clock(noon + dt.timedelta(minutes=minutes))
+        assert await tasks.deliver_pushes(ctx) == 0
+    assert fake_telegram.sent(14) == [] and len(fake_telegram.sent(15)) == 1
