@@ -199,7 +199,8 @@ async def queue_notes(model: Model | None, athlete_id: int, now: dt.datetime) ->
 
 
 def due_pulls(now: dt.datetime, every: dt.timedelta) -> list[int]:
-    """Connected athletes whose planned workout should have ended PULL_AFTER ago, in the last ``every``."""
+    """Connected, unblocked athletes whose planned workout should have ended PULL_AFTER ago, in the
+    last ``every``."""
     rows = (
         PlannedWorkout.select(PlannedWorkout, Athlete)
         .join(Athlete)
@@ -213,6 +214,7 @@ def due_pulls(now: dt.datetime, every: dt.timedelta) -> list[int]:
             & PlannedWorkout.time_of_day.is_null(False)
             & (PlannedWorkout.type != "Rest")
             & Athlete.intervals_athlete_id.is_null(False)
+            & Athlete.blocked_at.is_null()
         )
     )
     due = set()

@@ -26,6 +26,11 @@ def now() -> dt.datetime:
     return hooks.now() if hooks.now is not None else dt.datetime.now(dt.UTC)
 
 
+def naive_utc(moment: dt.datetime) -> dt.datetime:
+    """An aware moment as the naive UTC the database stores."""
+    return moment.astimezone(dt.UTC).replace(tzinfo=None)
+
+
 def zone(name: str) -> ZoneInfo:
     """The ZoneInfo for an IANA name, or ValidationError."""
     try:

@@ -14,8 +14,11 @@ when its TSS and duration imply an intensity factor of 0.85 or more
 
 The buttons act through the workout service, so the change is synced through
 the outbox like any other: "Make today easy" turns the workout into an easy one
-of at most half its duration, "Rest today" moves it to the next free day that
-fits the athlete's availability, "Keep the plan" changes nothing.
+of at most half its duration without its steps (even on a day since marked
+unavailable: the athlete chose to train), "Rest today" moves it to the next
+free day that fits the athlete's availability, unavailable dates and daily
+limits, "Keep the plan" changes nothing. The buttons last until midnight, so an
+alert that quiet hours would hold past midnight is not sent.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from core import actions, pushes, workouts
-from core.clock import zone
+from core.clock import naive_utc, zone
 from core.config import Settings
 from core.conflicts import availability_problems
 from core.errors import Conflict
@@ -140,15 +143,12 @@ def _check(athlete_id: int, now: dt.datetime, limits: Thresholds) -> bool:
         current = next((w for w in rows if w.date == today), None)
         found = signals(current, [w for w in rows if w.date < today], limits) if current else []
         workout = _hardest_today(athlete_id, today) if found else None
-        push = pushes.claim(athlete_id, KIND, today.isoformat(), now) if workout else None
+        midnight = dt.datetime.combine(today + dt.timedelta(days=1), dt.time(), local.tzinfo)
+        push = pushes.claim(athlete_id, KIND, today.isoformat(), now, expires=midnight) if workout else None
         if push is None or workout is None:
             return False
-        midnight = dt.datetime.combine(today + dt.timedelta(days=1), dt.time(), local.tzinfo)
         buttons = actions.create(
-            athlete_id,
-            KIND,
-            {"workout_id": workout.id, "date": today.isoformat()},
-            midnight.astimezone(dt.UTC).replace(tzinfo=None),
+            athlete_id, KIND, {"workout_id": workout.id, "date": today.isoformat()}, naive_utc(midnight)
         )
         signal = "; ".join(found)
         text = (
@@ -165,9 +165,11 @@ async def check(athlete_id: int, now: dt.datetime) -> bool:
 
 
 def easy_version(w: PlannedWorkout) -> dict[str, Any]:
-    """The changes that make a workout easy: at most half its duration, low intensity."""
+    """The changes that make a workout easy: at most half its duration, low intensity, no steps."""
     minutes = max(1, w.duration_minutes // 2) if w.duration_minutes else 30
     return {
+        # The steps are what made it hard, and they would no longer add up to the duration.
+        "steps": [],
         "title": f"Easy {w.type.lower()} (instead of {w.title})"[:200],
         "description": "Recovery day: keep it easy, zone 1-2, conversational effort throughout.",
         "duration_minutes": minutes,
@@ -177,13 +179,18 @@ def easy_version(w: PlannedWorkout) -> dict[str, Any]:
 
 
 def _free_day(athlete_id: int, w: PlannedWorkout) -> dict[str, Any] | None:
-    """The first day after the workout's with nothing planned where it fits availability (date, slot)."""
+    """The first day after the workout's with nothing planned where it fits (date, slot).
+
+    Fits as the workout service checks it: the weekly availability, unavailable dates and daily limits.
+    """
+    first, last = w.date + dt.timedelta(days=1), w.date + dt.timedelta(days=MOVE_WITHIN_DAYS)
     availability = workouts.availability_map(athlete_id)
+    dated = workouts.calendar(athlete_id, first, last)
     busy = {
         row.date
         for row in PlannedWorkout.select(PlannedWorkout.date).where(
             (PlannedWorkout.athlete == athlete_id)
-            & (PlannedWorkout.date > w.date)
+            & (PlannedWorkout.date.between(first, last))
             & (PlannedWorkout.completed == False)  # noqa: E712
             & (PlannedWorkout.type != "Rest")
         )
@@ -195,7 +202,7 @@ def _free_day(athlete_id: int, w: PlannedWorkout) -> dict[str, Any] | None:
             continue
         for slot in slots:
             moved = {**w.__data__, "date": day, "time_of_day": slot}
-            if not availability_problems(moved, availability):
+            if not availability_problems(moved, availability, dated):
                 return {"date": day.isoformat(), "time_of_day": slot} if slot else {"date": day.isoformat()}
     return None
 
@@ -219,9 +226,14 @@ async def respond(
     if workout is None:
         return "That workout is no longer planned for that day, so I changed nothing.", None
     if choice == "easy":
-        result = await workouts.update_workout(pool, athlete_id, workout.id, easy_version(workout))
+        # The athlete chose to train today, easy: a clash with their availability is named, not refused.
+        result = await workouts.update_workout(
+            pool, athlete_id, workout.id, easy_version(workout), override=True
+        )
+        clash = f" Note: {'; '.join(result.warnings)}." if result.warnings else ""
         return (
-            f"Made it easy: {result.data['title']}, {result.data['duration_minutes']} min. {result.message}",
+            f"Made it easy: {result.data['title']}, {result.data['duration_minutes']} min. "
+            f"{result.message}{clash}",
             result.sync_status,
         )
     target = await db.call(_free_day, athlete_id, workout)

@@ -5,8 +5,9 @@ compliance (done TSS / planned TSS); how fitness (CTL), fatigue (ATL) and form
 (TSB) moved; and next week's planned load. When nothing is planned next week
 the review offers "Plan next week": a stored plan request for the seven days
 from Monday, run through the usual confirmed-generation path (rate limit, the
-worker, "plan ready"). A week with nothing planned and nothing done gets no
-review.
+worker, a preview to save). The button lasts until Monday; a review that quiet
+hours hold past Sunday goes without it and asks the athlete to say when. A week
+with nothing planned and nothing done gets no review.
 """
 
 from __future__ import annotations
@@ -16,8 +17,8 @@ from dataclasses import dataclass
 
 from core import actions, pushes
 from core.activities import bounds, is_strava_stub
-from core.after_workout import duration
-from core.clock import zone
+from core.clock import naive_utc, zone
+from core.durations import duration
 from core.plans import PlanRequest
 from storage import db
 from storage.models import Activity, Athlete, PlannedWorkout, Wellness
@@ -77,8 +78,8 @@ class Review:
         """First day of next week."""
         return self.last + dt.timedelta(days=1)
 
-    def text(self) -> str:
-        """The message."""
+    def text(self, offer: bool = True) -> str:
+        """The message; ``offer``: whether it comes with the "Plan next week" button."""
         lines = [f"📊 Your week, {self.first:%a %d %b} - {self.last:%a %d %b}"]
         lines.append(f"Planned: {self.planned}")
         done = f"Done: {self.done}"
@@ -103,9 +104,8 @@ class Review:
         if self.next_week.sessions:
             lines.append(f"Next week: {self.next_week} planned.")
         else:
-            lines.append(
-                f"Next week ({self.next_monday:%a %d %b} on) has nothing planned yet. Shall I plan it?"
-            )
+            ask = "Shall I plan it?" if offer else "Tell me when you want it planned."
+            lines.append(f"Next week ({self.next_monday:%a %d %b} on) has nothing planned yet. {ask}")
         return "\n".join(lines)
 
 
@@ -183,17 +183,14 @@ def _queue(athlete_id: int, now: dt.datetime) -> bool:
         push = None if idle else pushes.claim(athlete_id, KIND, local.date().isoformat(), now)
         if push is None:
             return False
+        monday = naive_utc(dt.datetime.combine(review.next_monday, dt.time(), local.tzinfo))
+        # Held by quiet hours into Monday, the button would arrive expired: then the review asks instead.
+        offer = not review.next_week.sessions and push.due_at < monday
         buttons = ()
-        if not review.next_week.sessions:
-            monday = dt.datetime.combine(review.next_monday, dt.time(), local.tzinfo)
+        if offer:
             request = PlanRequest(athlete_id, 7, review.next_monday, FOCUS)
-            buttons = actions.create(
-                athlete_id,
-                "plan_next_week",
-                request.to_payload(),
-                monday.astimezone(dt.UTC).replace(tzinfo=None),
-            )
-        pushes.fill(push.id, review.text(), buttons)
+            buttons = actions.create(athlete_id, "plan_next_week", request.to_payload(), monday)
+        pushes.fill(push.id, review.text(offer), buttons)
         return True
 
 

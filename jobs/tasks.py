@@ -23,7 +23,7 @@ from core import (
     sync,
     transcript,
 )
-from core.errors import IntervalsAuthError, IntervalsError
+from core.errors import CoachError, IntervalsAuthError, IntervalsError
 from core.logs import athlete_var
 from core.messages import Reply
 from core.metrics import QUEUE_ITEMS
@@ -228,9 +228,26 @@ async def deliver_pushes(ctx: Ctx, athlete_id: int | None = None) -> int:
     return sent
 
 
+def _exists(athlete_id: int) -> bool:
+    return Athlete.select().where(Athlete.id == athlete_id).exists()
+
+
+async def scheduled_for(athlete_id: int, now: dt.datetime) -> None:
+    """One athlete's part of the hourly pass; what goes wrong is logged and stays theirs."""
+    try:
+        await proactive.scheduled(athlete_id, now)
+    except CoachError as exc:
+        logger.warning("hourly pass skipped athlete %s: %s", athlete_id, exc.user_message)
+    except Exception:
+        if await db.call(_exists, athlete_id):
+            logger.exception("hourly pass failed for athlete %s", athlete_id)
+        else:
+            logger.info("hourly pass skipped athlete %s: erased meanwhile", athlete_id)
+
+
 async def scheduled_pushes(ctx: Ctx) -> int:
     """Each hour: morning messages and recovery checks where it is morning, Sunday's reviews, then what is due."""
     now = clock.now()
     for athlete_id in await db.call(_everyone):
-        await proactive.scheduled(athlete_id, now)
+        await scheduled_for(athlete_id, now)
     return await deliver_pushes(ctx)

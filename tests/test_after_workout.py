@@ -12,7 +12,7 @@ from arq.worker import Worker
 from peewee import Database
 
 from bot.notifier import Notifier
-from core import after_workout, athletes, clock, pushes, workouts
+from core import access, after_workout, athletes, clock, pushes, workouts
 from core.conversation import Coach
 from core.intervals import IntervalsPool
 from core.llm import GeminiModel
@@ -265,3 +265,14 @@ async def test_pull_shortly_after_the_planned_workout(
     assert await storage_db.call(after_workout.due_pulls, at, every) == [athlete]
     assert await storage_db.call(after_workout.due_pulls, at + every, every) == []
     assert await storage_db.call(after_workout.due_pulls, at - every, every) == []
+
+
+async def test_no_pull_for_a_blocked_athlete(db: Database, fake_intervals: FakeIntervals) -> None:
+    athlete = await connected(fake_intervals)
+    day = dt.date(2026, 12, 1)
+    PlannedWorkout.create(athlete=athlete, date=day, title="Tempo", type="Ride", time_of_day="evening")
+    at = dt.datetime(2026, 12, 1, 18, 20, tzinfo=dt.UTC)  # 18:00 in Berlin, 60 minutes, 20 after
+    every = dt.timedelta(minutes=10)
+    assert await storage_db.call(after_workout.due_pulls, at, every) == [athlete]
+    assert await storage_db.call(access.set_blocked, athlete, True)
+    assert await storage_db.call(after_workout.due_pulls, at, every) == []

@@ -14,7 +14,7 @@ from arq.worker import Worker
 from peewee import Database
 
 from bot.notifier import Notifier
-from core import athletes, push_settings, pushes
+from core import access, athletes, erase, push_settings, pushes
 from core.conversation import Coach
 from core.intervals import IntervalsPool
 from core.llm import GeminiModel
@@ -200,3 +200,54 @@ async def test_a_push_that_reached_nobody_is_tried_again(
     set_clock(noon + dt.timedelta(hours=1, minutes=10))
     assert await tasks.deliver_pushes(ctx) == 1
     assert [m["raw_text"] for m in fake_telegram.sent(13)] == ["Your week."] and Push.get().delivered == 1
+
+
+async def test_a_blocked_athlete_gets_no_push_nor_its_retries(
+    db: Database, fake_telegram: FakeTelegram, notifier: Notifier, set_clock: Any
+) -> None:
+    blocked, other = await on_telegram(14), await on_telegram(15)
+    noon = dt.datetime(2026, 12, 1, 11, 0, tzinfo=dt.UTC)
+    for athlete in (blocked, other):
+        await storage_db.call(queue, athlete, "weekly", "2026-11-29", noon, "Your week.")
+    assert await storage_db.call(access.set_blocked, blocked, True)
+
+    ctx = {"notify": notifier.notify}
+    set_clock(noon)
+    assert await tasks.deliver_pushes(ctx) == 1  # the other athlete's only
+    dropped = Push.get(Push.athlete == blocked)
+    assert dropped.sent_at is not None and dropped.delivered == 0 and dropped.attempts == 0
+
+    # Unblocked later, they don't get what was due while they were blocked.
+    assert await storage_db.call(access.set_blocked, blocked, False)
+    for minutes in (10, 20, 30):
+        set_clock(noon + dt.timedelta(minutes=minutes))
+        assert await tasks.deliver_pushes(ctx) == 0
+    assert fake_telegram.sent(14) == [] and len(fake_telegram.sent(15)) == 1
+
+
+async def test_one_failing_athlete_does_not_stop_the_hourly_pass(
+    db: Database, fake_telegram: FakeTelegram, notifier: Notifier, set_clock: Any, caplog: Any
+) -> None:
+    broken, fine = await on_telegram(16), await on_telegram(17)
+    # A zone this machine's tzdata no longer knows: every schedule of this athlete fails.
+    Athlete.update(timezone="Europe/Atlantis").where(Athlete.id == broken).execute()
+    for athlete in (broken, fine):
+        PlannedWorkout.create(athlete=athlete, date=dt.date(2026, 12, 1), title="Ride", type="Ride")
+    set_clock(BERLIN_MORNING)
+
+    with caplog.at_level("WARNING", logger="jobs.tasks"):
+        assert await tasks.scheduled_pushes({"notify": notifier.notify}) == 1
+    assert fake_telegram.sent(16) == [] and "Good morning!" in fake_telegram.sent(17)[0]["raw_text"]
+    [line] = [r for r in caplog.records if r.name == "jobs.tasks"]
+    assert line.exc_info is None and "Europe/Atlantis" in line.getMessage()
+
+
+async def test_an_athlete_erased_during_the_hourly_pass_is_skipped_quietly(
+    db: Database, set_clock: Any, caplog: Any
+) -> None:
+    gone = await on_telegram(18)
+    await erase.erase(gone)
+    with caplog.at_level("INFO", logger="jobs.tasks"):
+        await tasks.scheduled_for(gone, BERLIN_MORNING)
+    [line] = [r for r in caplog.records if r.name == "jobs.tasks"]
+    assert line.exc_info is None and "erased" in line.getMessage()

@@ -3,22 +3,24 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
 from peewee import Database
 
-from core import athletes, availability, clock, recovery, workouts
+from core import athletes, availability, blackouts, clock, recovery, workouts
 from core.clock import day_of_week
 from core.conversation import Coach
 from core.intervals import IntervalsPool
 from core.llm import GeminiModel
 from core.messages import Incoming
 from jobs import tasks
-from storage.models import ChatIdentity, PlannedWorkout, Push, PushSettings, Wellness
+from storage.models import ChatIdentity, PendingAction, PlannedWorkout, Push, PushSettings, Wellness
 from tests.fakes.intervals import FakeIntervals
 from tests.fakes.slack import FakeSlack
 from tests.fakes.telegram import FakeTelegram
+from tests.helpers.plans import SWEET_SPOT
 
 CHAT = 8801
 KEY = "key-r-0123456789"
@@ -132,6 +134,113 @@ async def test_rest_today_moves_it_to_the_next_free_day_that_fits(
     assert PlannedWorkout.get_by_id(wid).date == free
     event = next(e for e in fake_intervals.events("i1001") if e["name"] == "VO2max 5x4")
     assert event["start_date_local"].startswith(free.isoformat())
+
+
+AlertOn = Callable[..., Awaitable[tuple[int, str, dict[str, Any]]]]
+
+
+@pytest.fixture
+def alert_on(
+    fake_intervals: FakeIntervals, fake_telegram: FakeTelegram, notifier: Any, pool: IntervalsPool
+) -> AlertOn:
+    """A connected athlete with poor recovery today, a hard ride today (``ride``: its other fields),
+    and the alert on Telegram: (athlete, workout id, alert message)."""
+
+    async def make(**ride: Any) -> tuple[int, str, dict[str, Any]]:
+        athlete = await connected(fake_intervals)
+        today = clock.today_in(TZ)
+        seed_week(fake_intervals, today, restingHR=58)
+        wid = (await workouts.create_workout(pool, athlete, hard_ride(today, **ride))).data["id"]
+        await tasks.pull_athlete({"pool": pool, "model": None, "notify": notifier.notify}, athlete)
+        [alert] = fake_telegram.sent(CHAT)
+        return athlete, wid, alert
+
+    return make
+
+
+async def test_make_today_easy_drops_the_steps_of_a_structured_workout(
+    coach: Coach, fake_intervals: FakeIntervals, alert_on: AlertOn
+) -> None:
+    _, wid, alert = await alert_on(steps=SWEET_SPOT, duration_minutes=60)
+    assert len(fake_intervals.events("i1001")[0]["workout_doc"]["steps"]) == 4
+
+    done = await coach.handle(press(alert, "Make today easy"))
+    assert "Made it easy: Easy ride (instead of VO2max 5x4), 30 min" in done.text
+    assert done.sync_status == "synced"
+    row = PlannedWorkout.get_by_id(wid)
+    assert (row.duration_minutes, row.tss, row.intensity, row.steps) == (30, 18, "easy", None)
+    [event] = fake_intervals.events("i1001")
+    assert event["moving_time"] == 30 * 60 and "workout_doc" not in event
+
+
+async def test_make_today_easy_on_a_day_since_marked_unavailable(
+    coach: Coach, fake_intervals: FakeIntervals, alert_on: AlertOn
+) -> None:
+    athlete, wid, alert = await alert_on()
+    today = clock.today_in(TZ)
+    await blackouts.update_unavailable_dates(
+        athlete, {"action": "add", "start_date": today.isoformat(), "reason": "travel"}
+    )
+
+    done = await coach.handle(press(alert, "Make today easy"))
+    # The athlete chose to train easy today: done, with the clash named rather than refused.
+    assert "Made it easy: Easy ride (instead of VO2max 5x4), 40 min" in done.text
+    assert f"You are unavailable on {today}" in done.text and done.sync_status == "synced"
+    assert PlannedWorkout.get_by_id(wid).intensity == "easy"
+    assert fake_intervals.events("i1001")[0]["moving_time"] == 40 * 60
+
+
+async def test_rest_today_skips_unavailable_dates_and_daily_limits(
+    coach: Coach, fake_intervals: FakeIntervals, alert_on: AlertOn
+) -> None:
+    athlete, wid, alert = await alert_on()
+    today = clock.today_in(TZ)
+    away, capped, free = (today + dt.timedelta(days=n) for n in (1, 2, 3))
+    await blackouts.update_unavailable_dates(
+        athlete, {"action": "add", "start_date": away.isoformat(), "reason": "travel"}
+    )
+    await availability.update_availability(athlete, {"day_of_week": day_of_week(capped), "max_minutes": 60})
+
+    moved = await coach.handle(press(alert, "Rest today"))
+    assert f"moved to {free}" in moved.text and moved.sync_status == "synced"
+    assert PlannedWorkout.get_by_id(wid).date == free
+    [event] = fake_intervals.events("i1001")
+    assert event["start_date_local"].startswith(free.isoformat())
+
+
+async def test_no_alert_that_quiet_hours_would_hold_past_its_day(
+    db: Database, fake_intervals: FakeIntervals, coach: Coach, set_clock: Any
+) -> None:
+    athlete = await connected(fake_intervals, quiet=True)  # quiet 22:00-07:00
+    first, second = dt.date(2026, 12, 1), dt.date(2026, 12, 2)
+    for day in (first, second):
+        for back in range(0, 8):
+            Wellness.get_or_create(
+                athlete=athlete, date=day - dt.timedelta(days=back), defaults={"resting_hr": 48}
+            )
+        Wellness.update(resting_hr=60).where(Wellness.date == day).execute()
+        PlannedWorkout.create(athlete=athlete, **{**hard_ride(day), "date": day})
+
+    # A pull at 22:07 finds a signal, but the alert could only go at 07:00, about yesterday.
+    assert not await recovery.check(athlete, dt.datetime(2026, 12, 1, 21, 7, tzinfo=dt.UTC))
+    assert not Push.select().exists() and not PendingAction.select().exists()
+
+    # A pull at 05:00 is held too, but only until 07:00 of the day it is about.
+    assert await recovery.check(athlete, dt.datetime(2026, 12, 2, 4, 0, tzinfo=dt.UTC))
+    push = Push.get()
+    assert (push.key, push.due_at) == (second.isoformat(), dt.datetime(2026, 12, 2, 6, 0))
+    assert PendingAction.get().expires_at == dt.datetime(2026, 12, 2, 23, 0)  # midnight in Berlin
+    sent: list[Any] = []
+
+    async def notify(athlete_id: int, reply: Any) -> int:
+        sent.append(reply)
+        return 1
+
+    set_clock(dt.datetime(2026, 12, 2, 6, 0, tzinfo=dt.UTC))
+    assert await tasks.deliver_pushes({"notify": notify}) == 1
+    [keep] = [b.action for b in sent[0].buttons if b.label == "Keep the plan"]
+    kept = await coach.handle(Incoming("telegram", str(CHAT), str(CHAT), action=keep))
+    assert "the plan stays" in kept.text
 
 
 async def test_keep_the_plan_changes_nothing(

@@ -14,7 +14,15 @@ from core.llm import GeminiModel
 from core.messages import Incoming, Reply
 from jobs import tasks
 from storage import db as storage_db
-from storage.models import Activity, PlannedWorkout, Push, WeeklyTrainingPlan, Wellness
+from storage.models import (
+    Activity,
+    PendingAction,
+    PlannedWorkout,
+    Push,
+    PushSettings,
+    WeeklyTrainingPlan,
+    Wellness,
+)
 from tests.fakes.gemini import FakeGemini, json_reply
 
 MONDAY, SUNDAY = dt.date(2026, 11, 23), dt.date(2026, 11, 29)
@@ -185,3 +193,35 @@ async def test_no_button_when_next_week_is_planned(db: Database, set_clock: Any)
     assert await tasks.scheduled_pushes({"notify": notify}) == 1  # Ida had an empty week: no review
     assert not Push.select().where(Push.athlete == idle).exists()
     assert sent[0].buttons == () and "Next week: 1 session, 40 min, TSS 35 planned." in sent[0].text
+
+
+async def test_quiet_hours_over_sunday_evening(db: Database, set_clock: Any) -> None:
+    athlete = await sample_week()
+    settings = PushSettings.create(athlete=athlete, quiet_start=17, quiet_end=9)
+    sent: list[Reply] = []
+
+    async def notify(athlete_id: int, reply: Reply) -> int:
+        sent.append(reply)
+        return 1
+
+    set_clock(dt.datetime(2026, 11, 29, 17, 0, tzinfo=dt.UTC))  # Sunday 18:00 in Berlin
+    assert await tasks.scheduled_pushes({"notify": notify}) == 0
+    # Held until Monday 09:00, a "Plan next week" would arrive expired: the review asks instead.
+    assert not PendingAction.select().exists()
+    set_clock(dt.datetime(2026, 11, 30, 8, 0, tzinfo=dt.UTC))
+    assert await tasks.scheduled_pushes({"notify": notify}) == 1
+    [review] = sent
+    assert review.buttons == () and review.text.startswith("📊 Your week, Mon 23 Nov - Sun 29 Nov")
+    assert review.text.endswith("has nothing planned yet. Tell me when you want it planned.")
+
+    # Quiet until 20:00 only: the review waits two hours and its button is still good then.
+    Push.delete().execute()
+    settings.quiet_start, settings.quiet_end = 18, 20
+    settings.save()
+    set_clock(dt.datetime(2026, 11, 29, 17, 0, tzinfo=dt.UTC))
+    assert await tasks.scheduled_pushes({"notify": notify}) == 0
+    assert Push.get().due_at == dt.datetime(2026, 11, 29, 19, 0)
+    assert PendingAction.get().expires_at == dt.datetime(2026, 11, 29, 23, 0)  # Monday 00:00 in Berlin
+    set_clock(dt.datetime(2026, 11, 29, 19, 0, tzinfo=dt.UTC))
+    assert await tasks.scheduled_pushes({"notify": notify}) == 1
+    assert [b.label for b in sent[1].buttons] == ["Plan next week", "Not now"]
