@@ -3,7 +3,8 @@
 Four kinds, each on by default: the morning message, after-workout notes,
 recovery alerts and the weekly review. Quiet hours (default 22:00-07:00 in the
 athlete's time zone, whole hours) hold them until the quiet hours end, which is
-also when the morning message goes out (07:00 when quiet hours are off).
+also when the morning message goes out (07:00 when quiet hours are off); what
+would arrive after it is stale is dropped instead (core.pushes.claim's expiry).
 """
 
 from __future__ import annotations
@@ -126,7 +127,8 @@ def describe(prefs: Prefs) -> str:
         start, end = prefs.quiet
         lines.append(
             f"Quiet hours {start:02d}:00-{end:02d}:00 your time: these wait until {end:02d}:00, "
-            "when the morning message goes out."
+            "when the morning message goes out (a recovery alert that would arrive after its day "
+            "is dropped, and a held weekly review comes without its button)."
         )
     else:
         lines.append(f"No quiet hours; the morning message goes out at {MORNING_WITHOUT_QUIET:02d}:00.")
