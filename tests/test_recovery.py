@@ -173,6 +173,26 @@ async def test_make_today_easy_drops_the_steps_of_a_structured_workout(
     assert event["moving_time"] == 30 * 60 and "workout_doc" not in event
 
 
+async def test_make_today_easy_can_be_undone_here_and_in_intervals(
+    coach: Coach, fake_intervals: FakeIntervals, alert_on: AlertOn
+) -> None:
+    _, wid, alert = await alert_on(steps=SWEET_SPOT, duration_minutes=60)
+    await coach.handle(press(alert, "Make today easy"))
+    assert "workout_doc" not in fake_intervals.events("i1001")[0]
+
+    offer = await coach.handle(Incoming("telegram", str(CHAT), str(CHAT), text="/undo"))
+    assert offer is not None and "VO2max 5x4" in offer.text
+    [undo] = [b for b in offer.buttons if b.label == "Undo"]
+    undone = await coach.handle(Incoming("telegram", str(CHAT), str(CHAT), action=undo.action))
+    assert undone is not None and undone.sync_status == "synced"
+    row = PlannedWorkout.get_by_id(wid)
+    assert (row.title, row.duration_minutes, row.intensity) == ("VO2max 5x4", 60, "hard")
+    assert row.steps is not None
+    [event] = fake_intervals.events("i1001")
+    assert event["name"] == "VO2max 5x4" and event["moving_time"] == 60 * 60
+    assert len(event["workout_doc"]["steps"]) == 4  # the structured workout is back on the head unit
+
+
 async def test_make_today_easy_on_a_day_since_marked_unavailable(
     coach: Coach, fake_intervals: FakeIntervals, alert_on: AlertOn
 ) -> None:
