@@ -153,14 +153,6 @@ class PerChatOrder(BaseUpdateProcessor):
         """Nothing to free."""
 
 
-def _chosen_label(markup: InlineKeyboardMarkup | None, data: str) -> str | None:
-    for row in markup.inline_keyboard if markup else ():
-        for button in row:
-            if button.callback_data == data:
-                return button.text
-    return None
-
-
 def with_choice(message: Message, label: str) -> str:
     """The pressed message as HTML, formatting kept, with the chosen label under it, within the limit."""
     note = f"\n\n✔ {label}"
@@ -209,20 +201,18 @@ def build_app(
         if query is None or incoming is None:
             return
         await query.answer()  # at once, or the client's spinner hangs
-        original = query.message if isinstance(query.message, Message) else None
-        if original is not None:
-            label = _chosen_label(original.reply_markup, query.data or "") or "Done"
-            # Showing the choice and dropping the buttons stops an accidental second press.
-            with contextlib.suppress(BadRequest):
-                await original.edit_text(
-                    with_choice(original, label),
-                    parse_mode=ParseMode.HTML,
-                    reply_markup=None,
-                )
         async with typing(context.bot, int(incoming.chat_id)):
             reply = await coach.handle(incoming)
-        if reply is not None:
-            await send(context.bot, incoming.chat_id, reply)
+        if reply is None:
+            return
+        original = query.message if isinstance(query.message, Message) else None
+        if reply.chosen and original is not None:
+            # Only a press core acted on is marked: a refused one (rate limited, stale) keeps its buttons.
+            with contextlib.suppress(BadRequest):
+                await original.edit_text(
+                    with_choice(original, reply.chosen), parse_mode=ParseMode.HTML, reply_markup=None
+                )
+        await send(context.bot, incoming.chat_id, reply)
 
     app.add_handler(MessageHandler(filters.TEXT | UNSUPPORTED, on_text))
     app.add_handler(CallbackQueryHandler(on_press))
