@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from peewee import fn
 
-from core import athletes
+from core import actions, athletes
 from core.config import Settings
 from core.messages import Incoming, Reply
 from core.metrics import TURNS_REFUSED
@@ -158,11 +158,16 @@ async def admit(access: Access, incoming: Incoming) -> Verdict:
             return await _refuse(incoming, BLOCKED, "blocked")
         if chat_id == incoming.chat_id:
             return Verdict(athlete_id)
+    elif incoming.action is not None:
+        # No button can be theirs (an erased athlete's old one, say): pressing it must not make them an athlete.
+        TURNS_REFUSED.labels("unknown_press").inc()
+        logger.info("refused a %s button press from someone who is no athlete", incoming.platform)
+        return Verdict(None, Reply(actions.NOT_YOURS))
     elif not _admitted_on_contact(access, incoming):
         if incoming.platform == "slack":
             # On Slack the workspace decides: an invitation code must not open a door the team list closes.
             return await _refuse(incoming, NOT_FOR_TEAM, "stranger")
-        code = invitation_code(incoming.text) if incoming.action is None else None
+        code = invitation_code(incoming.text)
         if code is None:
             return await _refuse(incoming, PRIVATE, "stranger")
         if not await db.call(_redeem, hash_code(code)):
