@@ -17,7 +17,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from telegram import BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
-from telegram.constants import ChatAction, ParseMode
+from telegram.constants import ChatAction, ChatType, ParseMode
 from telegram.error import BadRequest, InvalidToken, NetworkError, TelegramError
 from telegram.ext import (
     Application,
@@ -68,13 +68,14 @@ def to_incoming(update: Update) -> Incoming | None:
     """A message, voice note, picture or button press as core's Incoming (other kinds marked unsupported)."""
     if update.callback_query is not None:
         query = update.callback_query
-        chat = query.message.chat.id if query.message else query.from_user.id
+        chat = query.message.chat if query.message else None
         return Incoming(
             PLATFORM,
             str(query.from_user.id),
-            str(chat),
+            str(chat.id if chat else query.from_user.id),
             action=query.data or "",
             user_name=query.from_user.first_name,
+            private=chat is None or chat.type == ChatType.PRIVATE,
         )
     message = update.effective_message
     if message is None or message.from_user is None:
@@ -88,6 +89,7 @@ def to_incoming(update: Update) -> Incoming | None:
         user_name=message.from_user.first_name,
         unsupported=None if message.text is not None or media else _kind(message),
         media=media,
+        private=message.chat.type == ChatType.PRIVATE,
     )
 
 

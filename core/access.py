@@ -1,7 +1,8 @@
 """Who may talk to the coach: invitations, admission on first contact, strangers, blocked athletes.
 
 With ACCESS=invite a Telegram user becomes an athlete only through an invitation code
-(``/start CODE`` from the deep link, or ``/join CODE``). Slack admits the members of the
+(``/start CODE`` from the deep link, or ``/join CODE``), in a private chat: Telegram
+groups are told, once an hour per person, to write privately. Slack admits the members of the
 workspace the app is installed in (optionally only SLACK_ALLOWED_TEAMS); the terminal of
 ``coach chat`` is the operator's own. Everyone else is a stranger: no athlete row, no
 model call, one counter row keyed by a hash of who they are, and at most one reply an
@@ -41,6 +42,7 @@ PRIVATE = (
 BAD_CODE = "That invitation code isn't valid. Ask the coach's owner for a new invitation."
 NOT_FOR_TEAM = "This coach isn't open to your Slack workspace. Ask the app's owner to add it."
 BLOCKED = "The owner of this coach has paused your access."
+PRIVATE_CHATS = "I only coach in private chats: please write to me directly."
 
 _CODE_COMMAND = re.compile(r"^/(?:start|join)(?:@\w+)?\s+([A-Za-z0-9_-]{1,64})\s*$", re.IGNORECASE)
 
@@ -151,6 +153,9 @@ async def _refuse(incoming: Incoming, text: str, reason: str) -> Verdict:
 
 async def admit(access: Access, incoming: Incoming) -> Verdict:
     """The athlete behind ``incoming`` (created when admitted now), or the refusal to send."""
+    if not incoming.private:
+        # A group would see the athlete's training, and their chat (where pushes go) would move there.
+        return await _refuse(incoming, PRIVATE_CHATS, "group")
     known = await db.call(_known, incoming.platform, incoming.user_id)
     if known is not None:
         athlete_id, chat_id, blocked = known

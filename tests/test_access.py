@@ -38,6 +38,7 @@ from tests.fakes.slack import SIGNING_SECRET, FakeSlack, block_action, event_mes
 from tests.fakes.telegram import FakeTelegram
 
 STRANGER, FRIEND = 5151, 6161
+GROUP = -1001234567890
 
 CoachFactory = Callable[..., Coach]
 
@@ -260,6 +261,23 @@ async def test_slack_workspace_members_are_admitted_and_other_teams_are_not(
     assert not ChatIdentity.select().where(ChatIdentity.platform_user_id.in_(["UEXT", "UCODE"])).exists()
     [invitation] = Invitation.select()
     assert invitation.uses == 0  # the code is not spent on a refusal
+
+
+async def test_telegram_groups_get_a_pointer_to_the_private_chat_and_move_nothing(
+    bot: Any, fake_telegram: FakeTelegram, fake_gemini: FakeGemini
+) -> None:
+    athlete = await athletes.identify("telegram", str(FRIEND), str(FRIEND), name="Fay")
+    code, before = await new_code(), refused("group")
+    fake_telegram.push_message(GROUP, "/plan@coach_test_bot", user_id=FRIEND, chat_type="supergroup")
+    fake_telegram.push_message(GROUP, "/plan@coach_test_bot", user_id=FRIEND, chat_type="supergroup")
+    fake_telegram.push_message(GROUP, f"/start {code}", user_id=STRANGER, chat_type="group")
+    await fake_telegram.wait_for(lambda f: len(f.sent(GROUP)) == 2)  # one chat: handled in order
+
+    assert texts(fake_telegram, GROUP) == [access.PRIVATE_CHATS] * 2  # each person told once an hour
+    # The athlete's pushes keep going to their private chat; the code in a group admits no one.
+    assert await storage_db.call(athletes.identities, athlete) == [("telegram", str(FRIEND))]
+    assert Athlete.select().count() == 1 and Invitation.get().uses == 0
+    assert fake_gemini.requests == [] and refused("group") - before == 3
 
 
 async def test_an_erased_slack_athlete_pressing_an_old_button_is_not_made_again(
