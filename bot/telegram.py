@@ -29,6 +29,7 @@ from telegram.ext import (
     filters,
 )
 
+from bot import failures
 from bot.invite_link import api_urls
 from bot.markdown import telegram_html
 from bot.telegram_media import attachment
@@ -216,8 +217,20 @@ def build_app(
                 )
         await send(context.bot, incoming.chat_id, reply)
 
+    async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """A handler failed: say so in one log line, and apologise in the chat when there is one."""
+        assert context.error is not None
+        chat = update.effective_chat if isinstance(update, Update) else None
+        failures.log(
+            logger, context.error, f"telegram update in chat {chat.id if chat else '-'}", (TelegramError,)
+        )
+        if chat is not None:
+            with contextlib.suppress(TelegramError):  # e.g. the failure was Telegram itself
+                await context.bot.send_message(chat.id, failures.apology(context.error))
+
     app.add_handler(MessageHandler(filters.TEXT | UNSUPPORTED, on_text))
     app.add_handler(CallbackQueryHandler(on_press))
+    app.add_error_handler(on_error)
     return app
 
 
