@@ -70,7 +70,7 @@ async def apologised_on_both(
     coach: Coach, fake_telegram: FakeTelegram, fake_slack: FakeSlack, caplog: pytest.LogCaptureFixture
 ) -> list[logging.LogRecord]:
     """A message on Telegram and a DM on Slack (from UDOWN), each answered with the apology; the
-    adapters' log records."""
+    adapters' warnings and errors."""
     from tests.test_slack import posted, settle
 
     async with polling(coach, fake_telegram):
@@ -84,7 +84,9 @@ async def apologised_on_both(
     await settle()
     assert texts(fake_telegram) == [failures.SORRY]
     assert [m["text"] for m in await posted(fake_slack, 1)] == [failures.SORRY]
-    return [r for r in caplog.records if r.name in ("bot.telegram", "bot.slack")]
+    return [
+        r for r in caplog.records if r.name in ("bot.telegram", "bot.slack") and r.levelno >= logging.WARNING
+    ]
 
 
 def texts(fake: FakeTelegram) -> list[str]:
