@@ -1,7 +1,8 @@
 """Push messages to an athlete on every platform where they have an identity.
 
-Used by the worker (sync-failure notices, "plan ready") without running any
-adapter's event loop: it holds a plain Telegram bot and a Slack Web API client.
+Used by the worker (plan previews with their buttons, sync-failure and refused-key
+notices, the coach's own pushes) without running any adapter's event loop: it
+holds a plain Telegram bot and a Slack Web API client.
 """
 
 from __future__ import annotations

@@ -24,7 +24,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import slack_media
+from bot import failures, slack_media
 from bot.markdown import plain, slack_markdown
 from core.commands import COMMANDS
 from core.config import Settings
@@ -50,7 +50,8 @@ KEY_IN_CHANNEL = (
     "create a new key in Intervals.icu and send /coach connect to me in a direct message."
 )
 ANSWERED_IN_DM = "I've answered in our direct messages."
-SORRY = "Sorry, something went wrong on my side. Please try again in a moment."
+# Slack's Web API failing or unreachable (rate limits past the retries, network): an outage, not a bug.
+SLACK_DOWN = (SlackClientError, aiohttp.ClientError)
 
 
 def command_text(text: str) -> str:
@@ -239,9 +240,9 @@ class _Listeners:
         """Coach's reply (None: core chose silence); an apology if core fails unexpectedly."""
         try:
             return await self.coach.handle(incoming)
-        except Exception:
-            logger.exception("slack turn failed for user %s", incoming.user_id)
-            return Reply(SORRY)
+        except Exception as exc:
+            failures.log(logger, exc, f"slack turn for user {incoming.user_id}", SLACK_DOWN)
+            return Reply(failures.apology(exc))
 
     async def on_event(self, body: dict[str, Any], client: AsyncWebClient) -> None:
         """A DM, answered in the DM; or a mention, answered in its thread (and a key there refused)."""

@@ -17,7 +17,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from telegram import BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
-from telegram.constants import ChatAction, ParseMode
+from telegram.constants import ChatAction, ChatType, ParseMode
 from telegram.error import BadRequest, InvalidToken, NetworkError, TelegramError
 from telegram.ext import (
     Application,
@@ -29,6 +29,7 @@ from telegram.ext import (
     filters,
 )
 
+from bot import failures
 from bot.invite_link import api_urls
 from bot.markdown import telegram_html
 from bot.telegram_media import attachment
@@ -68,13 +69,14 @@ def to_incoming(update: Update) -> Incoming | None:
     """A message, voice note, picture or button press as core's Incoming (other kinds marked unsupported)."""
     if update.callback_query is not None:
         query = update.callback_query
-        chat = query.message.chat.id if query.message else query.from_user.id
+        chat = query.message.chat if query.message else None
         return Incoming(
             PLATFORM,
             str(query.from_user.id),
-            str(chat),
+            str(chat.id if chat else query.from_user.id),
             action=query.data or "",
             user_name=query.from_user.first_name,
+            private=chat is None or chat.type == ChatType.PRIVATE,
         )
     message = update.effective_message
     if message is None or message.from_user is None:
@@ -88,6 +90,7 @@ def to_incoming(update: Update) -> Incoming | None:
         user_name=message.from_user.first_name,
         unsupported=None if message.text is not None or media else _kind(message),
         media=media,
+        private=message.chat.type == ChatType.PRIVATE,
     )
 
 
@@ -153,14 +156,6 @@ class PerChatOrder(BaseUpdateProcessor):
         """Nothing to free."""
 
 
-def _chosen_label(markup: InlineKeyboardMarkup | None, data: str) -> str | None:
-    for row in markup.inline_keyboard if markup else ():
-        for button in row:
-            if button.callback_data == data:
-                return button.text
-    return None
-
-
 def with_choice(message: Message, label: str) -> str:
     """The pressed message as HTML, formatting kept, with the chosen label under it, within the limit."""
     note = f"\n\n✔ {label}"
@@ -209,23 +204,33 @@ def build_app(
         if query is None or incoming is None:
             return
         await query.answer()  # at once, or the client's spinner hangs
-        original = query.message if isinstance(query.message, Message) else None
-        if original is not None:
-            label = _chosen_label(original.reply_markup, query.data or "") or "Done"
-            # Showing the choice and dropping the buttons stops an accidental second press.
-            with contextlib.suppress(BadRequest):
-                await original.edit_text(
-                    with_choice(original, label),
-                    parse_mode=ParseMode.HTML,
-                    reply_markup=None,
-                )
         async with typing(context.bot, int(incoming.chat_id)):
             reply = await coach.handle(incoming)
-        if reply is not None:
-            await send(context.bot, incoming.chat_id, reply)
+        if reply is None:
+            return
+        original = query.message if isinstance(query.message, Message) else None
+        if reply.chosen and original is not None:
+            # Only a press core acted on is marked: a refused one (rate limited, stale) keeps its buttons.
+            with contextlib.suppress(BadRequest):
+                await original.edit_text(
+                    with_choice(original, reply.chosen), parse_mode=ParseMode.HTML, reply_markup=None
+                )
+        await send(context.bot, incoming.chat_id, reply)
+
+    async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """A handler failed: say so in one log line, and apologise in the chat when there is one."""
+        assert context.error is not None
+        chat = update.effective_chat if isinstance(update, Update) else None
+        failures.log(
+            logger, context.error, f"telegram update in chat {chat.id if chat else '-'}", (TelegramError,)
+        )
+        if chat is not None:
+            with contextlib.suppress(TelegramError):  # e.g. the failure was Telegram itself
+                await context.bot.send_message(chat.id, failures.apology(context.error))
 
     app.add_handler(MessageHandler(filters.TEXT | UNSUPPORTED, on_text))
     app.add_handler(CallbackQueryHandler(on_press))
+    app.add_error_handler(on_error)
     return app
 
 

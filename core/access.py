@@ -1,7 +1,8 @@
 """Who may talk to the coach: invitations, admission on first contact, strangers, blocked athletes.
 
 With ACCESS=invite a Telegram user becomes an athlete only through an invitation code
-(``/start CODE`` from the deep link, or ``/join CODE``). Slack admits the members of the
+(``/start CODE`` from the deep link, or ``/join CODE``), in a private chat: Telegram
+groups are told, once an hour per person, to write privately. Slack admits the members of the
 workspace the app is installed in (optionally only SLACK_ALLOWED_TEAMS); the terminal of
 ``coach chat`` is the operator's own. Everyone else is a stranger: no athlete row, no
 model call, one counter row keyed by a hash of who they are, and at most one reply an
@@ -19,7 +20,7 @@ from dataclasses import dataclass
 
 from peewee import fn
 
-from core import athletes
+from core import actions, athletes
 from core.config import Settings
 from core.messages import Incoming, Reply
 from core.metrics import TURNS_REFUSED
@@ -41,6 +42,7 @@ PRIVATE = (
 BAD_CODE = "That invitation code isn't valid. Ask the coach's owner for a new invitation."
 NOT_FOR_TEAM = "This coach isn't open to your Slack workspace. Ask the app's owner to add it."
 BLOCKED = "The owner of this coach has paused your access."
+PRIVATE_CHATS = "I only coach in private chats: please write to me directly."
 
 _CODE_COMMAND = re.compile(r"^/(?:start|join)(?:@\w+)?\s+([A-Za-z0-9_-]{1,64})\s*$", re.IGNORECASE)
 
@@ -151,6 +153,9 @@ async def _refuse(incoming: Incoming, text: str, reason: str) -> Verdict:
 
 async def admit(access: Access, incoming: Incoming) -> Verdict:
     """The athlete behind ``incoming`` (created when admitted now), or the refusal to send."""
+    if not incoming.private:
+        # A group would see the athlete's training, and their chat (where pushes go) would move there.
+        return await _refuse(incoming, PRIVATE_CHATS, "group")
     known = await db.call(_known, incoming.platform, incoming.user_id)
     if known is not None:
         athlete_id, chat_id, blocked = known
@@ -158,11 +163,16 @@ async def admit(access: Access, incoming: Incoming) -> Verdict:
             return await _refuse(incoming, BLOCKED, "blocked")
         if chat_id == incoming.chat_id:
             return Verdict(athlete_id)
+    elif incoming.action is not None:
+        # No button can be theirs (an erased athlete's old one, say): pressing it must not make them an athlete.
+        TURNS_REFUSED.labels("unknown_press").inc()
+        logger.info("refused a %s button press from someone who is no athlete", incoming.platform)
+        return Verdict(None, Reply(actions.NOT_YOURS))
     elif not _admitted_on_contact(access, incoming):
         if incoming.platform == "slack":
             # On Slack the workspace decides: an invitation code must not open a door the team list closes.
             return await _refuse(incoming, NOT_FOR_TEAM, "stranger")
-        code = invitation_code(incoming.text) if incoming.action is None else None
+        code = invitation_code(incoming.text)
         if code is None:
             return await _refuse(incoming, PRIVATE, "stranger")
         if not await db.call(_redeem, hash_code(code)):

@@ -36,6 +36,10 @@ CHOICES: dict[str, tuple[tuple[str, str], ...]] = {
     "undo_change": (("Undo", "yes"), ("Keep", "no")),
 }
 
+# Said of a button whose action is gone or belongs to someone else (and of any button pressed by
+# someone who is no athlete).
+NOT_YOURS = "That button isn't yours or no longer exists."
+
 _PAYLOAD = re.compile(r"^a:([a-z0-9]{6,16}):([a-z]{2,8})$")
 
 
@@ -106,7 +110,7 @@ def _claim(athlete_id: int, action_id: str, choice: str) -> Claimed:
         (PendingAction.id == action_id) & (PendingAction.athlete == athlete_id)
     )
     if action is None:
-        raise StaleAction("That button isn't yours or no longer exists.")
+        raise StaleAction(NOT_YOURS)
     labels = dict((c, label) for label, c in CHOICES[action.kind])
     if not claimed:
         if choice not in labels:

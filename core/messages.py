@@ -35,6 +35,8 @@ class Incoming:
     # What kind of message it was when core can't read it (sticker, file, ...): answered briefly.
     unsupported: str | None = None
     media: Attachment | None = None  # with ``text`` as its caption
+    # False for a group chat: core answers there only with a pointer to the private chat.
+    private: bool = True
 
 
 @dataclass(frozen=True)

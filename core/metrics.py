@@ -26,9 +26,11 @@ TURN_SECONDS = Histogram(
 )
 PLAN_GENERATIONS = Counter("coach_plan_generations_total", "Plan generations by outcome", ["outcome"])
 MESSAGES = Counter("coach_messages_total", "Messages by platform and direction", ["platform", "direction"])
+# reason: stranger | group | unknown_press | bad_code | blocked | flood | turns | tokens | too_long |
+# too_big | unsupported
 TURNS_REFUSED = Counter(
     "coach_turns_refused_total", "Messages answered without the model, by reason", ["reason"]
-)  # reason: stranger | bad_code | blocked | flood | turns | tokens | too_long | too_big | unsupported
+)
 # Labelled by athlete id: the series are as many as the admitted athletes (invitation-only by
 # default, and a self-hosted coach has a handful), which is what the over-budget alert needs.
 ATHLETE_TOKENS = Counter(

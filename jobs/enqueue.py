@@ -3,17 +3,27 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
 from collections.abc import Awaitable, Callable
 
 from arq.connections import ArqRedis, RedisSettings, create_pool
 from redis.exceptions import RedisError
 
-from core import plans
+from core import actions, plans
 from core.config import masked_url
-from core.errors import StartupError
+from core.errors import CoachError, StartupError
 from core.messages import Reply
 from core.previews import PlanRunner
 from core.sync import RetryScheduler
+
+logger = logging.getLogger(__name__)
+
+# What a Redis call fails with when Redis is down or unreachable (TimeoutError is an OSError).
+QUEUE_DOWN = (OSError, RedisError)
+
+
+class QueueUnavailable(CoachError):
+    """Redis did not take a job: nothing was queued; the athlete may try again shortly."""
 
 
 def redis_settings(url: str) -> RedisSettings:
@@ -28,7 +38,7 @@ async def open_queue(url: str) -> ArqRedis:
     """
     try:
         return await create_pool(dataclasses.replace(redis_settings(url), conn_retries=0))
-    except (OSError, RedisError) as exc:  # TimeoutError is an OSError
+    except QUEUE_DOWN as exc:
         # redis-py says "Error 111 connecting to host:port. Connection refused.": keep the why.
         reason = " ".join(str(exc).split()).rstrip(".").rpartition(". ")[2] or type(exc).__name__
         raise StartupError(
@@ -37,12 +47,23 @@ async def open_queue(url: str) -> ArqRedis:
 
 
 def plan_runner(redis: ArqRedis) -> PlanRunner:
-    """Queue a confirmed plan generation; the worker sends the athlete the preview."""
+    """Queue a confirmed plan generation; the worker sends the athlete the preview.
+
+    ``key`` is the id of the pressed action: when Redis refuses the job, the press is given back
+    (its buttons work again) and QueueUnavailable says so.
+    """
 
     async def run(request: plans.PlanRequest, key: str) -> Reply:
-        await redis.enqueue_job(
-            "generate_weekly_plan", request.athlete_id, request.to_payload(), _job_id=f"plan:{key}"
-        )
+        try:
+            await redis.enqueue_job(
+                "generate_weekly_plan", request.athlete_id, request.to_payload(), _job_id=f"plan:{key}"
+            )
+        except QUEUE_DOWN as exc:
+            logger.warning(
+                "plan generation of athlete %s not queued: %s", request.athlete_id, type(exc).__name__
+            )
+            await actions.release(request.athlete_id, key)
+            raise QueueUnavailable("I can't queue that right now, please try again in a minute.") from None
         return Reply(
             f"Generating your {request.days}-day plan now. I'll send you a preview to review "
             "(usually in 10-15 seconds)."
@@ -52,10 +73,16 @@ def plan_runner(redis: ArqRedis) -> PlanRunner:
 
 
 def push_announcer(redis: ArqRedis) -> Callable[[int], Awaitable[None]]:
-    """Have a worker deliver an athlete's due pushes now (the bots have no notifier of their own)."""
+    """Have a worker deliver an athlete's due pushes now (the bots have no notifier of their own).
+
+    Without Redis the pushes just wait: the worker's delivery pass every five minutes finds them.
+    """
 
     async def announce(athlete_id: int) -> None:
-        await redis.enqueue_job("deliver_pushes", athlete_id)
+        try:
+            await redis.enqueue_job("deliver_pushes", athlete_id)
+        except QUEUE_DOWN as exc:
+            logger.warning("pushes of athlete %s not announced: %s", athlete_id, type(exc).__name__)
 
     return announce
 

@@ -16,12 +16,12 @@ from slack_bolt.async_app import AsyncBoltRequest
 
 from bot import slack as slack_adapter
 from bot import telegram
-from core import access, athletes
+from core import access, actions, athletes, erase
 from core.access import BAD_CODE, BLOCKED, NOT_FOR_TEAM, PRIVATE, Access, stranger_key
 from core.conversation import Coach, Limits
 from core.intervals import IntervalsPool
 from core.llm import GeminiModel
-from core.messages import Incoming
+from core.messages import Incoming, Reply
 from core.metrics import TURNS_REFUSED
 from jobs.tasks import _everyone
 from storage import db as storage_db
@@ -35,10 +35,11 @@ from storage.models import (
     utcnow,
 )
 from tests.fakes.gemini import FakeGemini, text
-from tests.fakes.slack import SIGNING_SECRET, FakeSlack, event_message, signed_body_headers
+from tests.fakes.slack import SIGNING_SECRET, FakeSlack, block_action, event_message, signed_body_headers
 from tests.fakes.telegram import FakeTelegram
 
 STRANGER, FRIEND = 5151, 6161
+GROUP = -1001234567890
 
 CoachFactory = Callable[..., Coach]
 
@@ -269,6 +270,58 @@ async def test_slack_workspace_members_are_admitted_and_other_teams_are_not(
     assert not ChatIdentity.select().where(ChatIdentity.platform_user_id.in_(["UEXT", "UCODE"])).exists()
     [invitation] = Invitation.select()
     assert invitation.uses == 0  # the code is not spent on a refusal
+
+
+async def test_telegram_groups_get_a_pointer_to_the_private_chat_and_move_nothing(
+    bot: Any, fake_telegram: FakeTelegram, fake_gemini: FakeGemini
+) -> None:
+    athlete = await athletes.identify("telegram", str(FRIEND), str(FRIEND), name="Fay")
+    code, before = await new_code(), refused("group")
+    fake_telegram.push_message(GROUP, "/plan@coach_test_bot", user_id=FRIEND, chat_type="supergroup")
+    fake_telegram.push_message(GROUP, "/plan@coach_test_bot", user_id=FRIEND, chat_type="supergroup")
+    fake_telegram.push_message(GROUP, f"/start {code}", user_id=STRANGER, chat_type="group")
+    await fake_telegram.wait_for(lambda f: len(f.sent(GROUP)) == 2)  # one chat: handled in order
+
+    assert texts(fake_telegram, GROUP) == [access.PRIVATE_CHATS] * 2  # each person told once an hour
+    # The athlete's pushes keep going to their private chat; the code in a group admits no one.
+    assert await storage_db.call(athletes.identities, athlete) == [("telegram", str(FRIEND))]
+    assert Athlete.select().count() == 1 and Invitation.get().uses == 0
+    assert fake_gemini.requests == [] and refused("group") - before == 3
+
+
+async def test_an_erased_slack_athlete_pressing_an_old_button_is_not_made_again(
+    make_coach: CoachFactory, fake_slack: FakeSlack, fake_gemini: FakeGemini
+) -> None:
+    from tests.test_slack import posted, settle
+
+    client = slack_adapter.web_client(fake_slack.token, fake_slack.url)
+    app = slack_adapter.build_app(make_coach(), client, SIGNING_SECRET)
+    athlete = await athletes.identify("slack", "UGONE", "DUGONE", name="Gone")
+    buttons = await actions.offer(athlete, "retry_sync", {})
+    await slack_adapter.send(client, "DUGONE", Reply("Shall I retry?", buttons))
+    [asked] = await posted(fake_slack, 1)
+    await erase.erase(athlete)
+
+    value = buttons[0].action
+    press = block_action("UGONE", "DUGONE", asked["ts"], "coach_action_0", value, f"{fake_slack.url}/response/1",
+                         message=asked, label="Retry now")  # fmt: skip
+    await app.async_dispatch(AsyncBoltRequest(body=press, headers=signed_body_headers(SIGNING_SECRET, press)))
+    await settle()
+
+    [_, answer] = await posted(fake_slack, 2)
+    assert answer["text"] == "That button isn't yours or no longer exists."
+    assert fake_slack.called("chat.update") == [] and fake_gemini.requests == []
+    assert set(rows_everywhere().values()) == {0}  # no athlete, identity or counter made from the press
+
+
+async def test_someone_never_seen_pressing_a_button_is_not_admitted_by_it(
+    make_coach: CoachFactory, fake_gemini: FakeGemini
+) -> None:
+    coach = make_coach(policy=Access(mode="open"))
+    for platform in ("telegram", "terminal"):
+        reply = await coach.handle(Incoming(platform, "new", "new", action="a:abcdef12:yes"))
+        assert reply is not None and reply.text == "That button isn't yours or no longer exists."
+    assert set(rows_everywhere().values()) == {0} and fake_gemini.requests == []
 
 
 def test_codes_are_random_and_stored_hashed(db: Database) -> None:

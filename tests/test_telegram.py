@@ -11,17 +11,18 @@ from peewee import Database
 from telegram.ext import ExtBot
 
 from bot import telegram
-from core import workouts
+from core import actions, plans, workouts
 from core.access import Access
 from core.conversation import Coach, Limits
 from core.intervals import IntervalsPool
 from core.llm import GeminiModel
 from core.messages import Button, Reply
-from storage.models import Athlete, PlannedWorkout, WeeklyTrainingPlan
+from storage.models import Athlete, PendingAction, PlannedWorkout, WeeklyTrainingPlan
 from tests.fakes.gemini import FakeGemini, call, json_reply, text
 from tests.fakes.intervals import FakeIntervals
 from tests.fakes.telegram import FakeTelegram
 from tests.helpers.markdown import MODEL_MARKDOWN, WORDS, markup_left
+from tests.helpers.plans import generations_used
 
 CHAT = 4242
 SOON = dt.date.today() + dt.timedelta(days=2)
@@ -155,6 +156,7 @@ async def test_generate_plan_press_is_answered_edited_and_runs_once(
     await fake_telegram.wait_for(lambda f: len(f.sent(CHAT)) == 3)
 
     assert len(fake_telegram.calls_of("answerCallbackQuery")) == 2
+    assert len(fake_telegram.calls_of("editMessageText")) == 1  # the second press chose nothing
     edited = fake_telegram.sent(CHAT)[0]
     assert "reply_markup" not in edited or not edited["reply_markup"]
     assert "✔ Generate plan" in edited["raw_text"]
@@ -162,6 +164,27 @@ async def test_generate_plan_press_is_answered_edited_and_runs_once(
     assert any("plan (mixed) from" in r and "Total: " in r for r in results)
     assert any("You already answered that one." in r for r in results)
     assert WeeklyTrainingPlan.select().count() == 0  # a preview: nothing saved before "Save to calendar"
+
+
+async def test_a_refused_press_leaves_the_message_and_its_buttons(
+    app: Any, fake_telegram: FakeTelegram, fake_gemini: FakeGemini, fake_intervals: FakeIntervals
+) -> None:
+    athlete = await linked(fake_intervals)
+    fake_gemini.script(call("generate_training_plan", {"days": 3}), text("Shall I generate a 3-day plan?"))
+    fake_telegram.push_message(CHAT, "Plan my next days")
+    await fake_telegram.wait_for(lambda f: bool(f.sent(CHAT)))
+    asked = fake_telegram.sent(CHAT)[0]
+    generations_used(athlete, plans.MAX_PER_HOUR)  # this press would be one too many
+
+    generate = asked["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
+    fake_telegram.push_callback(CHAT, asked["message_id"], generate)
+    await fake_telegram.wait_for(lambda f: len(f.sent(CHAT)) == 2)
+
+    assert "please wait a bit before the next" in texts(fake_telegram)[1]
+    assert fake_telegram.calls_of("editMessageText") == []
+    assert fake_telegram.sent(CHAT)[0] == asked  # "Generate plan" still there, to press later
+    assert PendingAction.get_by_id(actions.parse(generate)[0]).used_at is None  # given back
+    assert len(fake_gemini.requests) == 2  # the turn that asked; no plan was drafted
 
 
 async def test_markdown_reply_reaches_telegram_as_html(

@@ -175,10 +175,16 @@ class FakeTelegram(ThreadedServer):
         user_id: int | None = None,
         first_name: str = "Ann",
         username: str | None = None,
+        chat_type: str = "private",
     ) -> Json:
-        """Queue an Update with a private-chat text message from a user; returns the Update."""
+        """Queue an Update with a text message from a user, in a private chat unless ``chat_type`` says
+        "group" or "supergroup" (then ``chat_id`` is the group's, negative as Telegram's are); returns it."""
         user = {"id": user_id or chat_id, "is_bot": False, "first_name": first_name, "language_code": "en"}
-        chat = {"id": chat_id, "type": "private", "first_name": first_name}
+        if chat_type == "private":
+            chat = {"id": chat_id, "type": chat_type, "first_name": first_name}
+        else:
+            assert chat_id < 0, "Telegram's group chat ids are negative"
+            chat = {"id": chat_id, "type": chat_type, "title": "Riders"}
         if username:
             user["username"] = chat["username"] = username
         with self._lock:
