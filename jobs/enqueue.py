@@ -88,10 +88,19 @@ def push_announcer(redis: ArqRedis) -> Callable[[int], Awaitable[None]]:
 
 
 def retry_scheduler(redis: ArqRedis) -> RetryScheduler:
-    """Retry a failed sync item after ``delay`` seconds; one job per item and attempt."""
+    """Retry a failed sync item after ``delay`` seconds; one job per item and attempt.
+
+    Without Redis the item just waits in the database: the worker's retry pass every five minutes
+    finds it, so the change the athlete made still stands and the turn still answers.
+    """
 
     async def schedule(item_id: str, delay: float, attempt: int) -> None:
-        # The job id names the attempt: the running job still holds the previous one.
-        await redis.enqueue_job("sync_item", item_id, _job_id=f"sync:{item_id}:{attempt}", _defer_by=delay)
+        try:
+            # The job id names the attempt: the running job still holds the previous one.
+            await redis.enqueue_job(
+                "sync_item", item_id, _job_id=f"sync:{item_id}:{attempt}", _defer_by=delay
+            )
+        except QUEUE_DOWN as exc:
+            logger.warning("retry of sync item %s not scheduled: %s", item_id, type(exc).__name__)
 
     return schedule

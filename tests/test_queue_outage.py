@@ -26,7 +26,7 @@ from core.conversation import Coach, Limits
 from core.intervals import IntervalsPool
 from core.llm import GeminiModel
 from jobs import tasks
-from jobs.enqueue import plan_runner, push_announcer
+from jobs.enqueue import plan_runner, push_announcer, retry_scheduler
 from storage.models import PendingAction, Push
 from tests.fakes.gemini import FakeGemini, call, json_reply, text
 from tests.fakes.intervals import FakeIntervals
@@ -209,3 +209,29 @@ async def test_an_unexpected_failure_is_logged_with_its_traceback(
     logged = await apologised_on_both(coach, fake_telegram, fake_slack, caplog)
     assert [(r.levelno, r.exc_info is not None) for r in logged] == [(logging.ERROR, True)] * 2
     assert all(r.getMessage().endswith("failed: KeyError") for r in logged)
+
+
+async def test_a_change_that_cannot_sync_with_redis_down_still_stands_for_the_retry_pass(
+    db: Database,
+    pool: IntervalsPool,
+    fake_intervals: FakeIntervals,
+    dead_queue: ArqRedis,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from core import sync, workouts
+    from storage.models import SyncQueue
+
+    athlete = await connected(fake_intervals)
+    fake_intervals.fail_next(1, "500")
+    sync.hooks.schedule_retry = retry_scheduler(dead_queue)
+    try:
+        created = await workouts.create_workout(pool, athlete, planned())
+    finally:
+        sync.hooks.schedule_retry = None
+
+    assert created.sync_status == "pending"  # saved, told honestly, not an error
+    [line] = lines(caplog, "not scheduled")
+    assert line.exc_info is None and "ConnectionError" in line.getMessage()
+    [item] = SyncQueue.select()
+    # Still open: the worker's retry pass every five minutes finds it.
+    assert item.status in sync.OPEN_STATUSES and item.attempts == 1
