@@ -152,6 +152,24 @@ def fake_slack(fake_slack_server: FakeSlack) -> FakeSlack:
 
 
 @pytest.fixture
+async def make_coach(db: Database, fake_gemini: FakeGemini, pool: IntervalsPool) -> AsyncIterator[Any]:
+    """Coaches built with the given options (policy, budget, limits...); the default policy is the
+    closed one (ACCESS=invite). Each has its own real google-genai client on the fake Gemini."""
+    from core.conversation import Coach, Limits
+    from core.llm import GeminiModel
+
+    models: list[GeminiModel] = []
+
+    def make(**options: Any) -> Coach:
+        models.append(GeminiModel(api_key="test-key", base_url=fake_gemini.url, timeout=2.0))
+        return Coach(models[-1], pool, **{"limits": Limits(turn_timeout=10), **options})
+
+    yield make
+    for model in models:
+        await model.aclose()
+
+
+@pytest.fixture
 async def coach(db: Database, fake_gemini: FakeGemini, pool: IntervalsPool) -> AsyncIterator[Any]:
     """Core's Coach, open to anyone, with the real google-genai client on the fake Gemini, generating plans in-process."""
     from core.access import Access

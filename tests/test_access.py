@@ -18,9 +18,7 @@ from bot import slack as slack_adapter
 from bot import telegram
 from core import access, actions, athletes, erase
 from core.access import BAD_CODE, BLOCKED, NOT_FOR_TEAM, PRIVATE, Access, stranger_key
-from core.conversation import Coach, Limits
-from core.intervals import IntervalsPool
-from core.llm import GeminiModel
+from core.conversation import Coach
 from core.messages import Incoming, Reply
 from core.metrics import TURNS_REFUSED
 from jobs.tasks import _everyone
@@ -42,22 +40,6 @@ STRANGER, FRIEND = 5151, 6161
 GROUP = -1001234567890
 
 CoachFactory = Callable[..., Coach]
-
-
-@pytest.fixture
-async def make_coach(
-    db: Database, fake_gemini: FakeGemini, pool: IntervalsPool
-) -> AsyncIterator[CoachFactory]:
-    """Coaches with a given policy (the default policy is the closed one: ACCESS=invite)."""
-    models: list[GeminiModel] = []
-
-    def make(**options: Any) -> Coach:
-        models.append(GeminiModel(api_key="test-key", base_url=fake_gemini.url, timeout=2.0))
-        return Coach(models[-1], pool, limits=Limits(turn_timeout=10), **options)
-
-    yield make
-    for model in models:
-        await model.aclose()
 
 
 @pytest.fixture

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import AsyncIterator, Callable
-from typing import Any
+from collections.abc import Callable
 
 import pytest
 from peewee import Database
@@ -16,8 +15,6 @@ from bot import telegram
 from core import athletes
 from core.budgets import FLOOD, Budgets
 from core.conversation import UNSUPPORTED, Coach, Limits
-from core.intervals import IntervalsPool
-from core.llm import GeminiModel
 from core.media import UNSUPPORTED_TYPE
 from core.messages import Incoming, Reply
 from core.metrics import ATHLETE_TOKENS, TURNS_REFUSED
@@ -31,18 +28,11 @@ CoachFactory = Callable[..., Coach]
 
 
 @pytest.fixture
-async def make_coach(
-    db: Database, fake_gemini: FakeGemini, pool: IntervalsPool
-) -> AsyncIterator[CoachFactory]:
-    models: list[GeminiModel] = []
-
-    def make(**options: Any) -> Coach:
-        models.append(GeminiModel(api_key="test-key", base_url=fake_gemini.url, timeout=2.0))
-        return Coach(models[-1], pool, limits=Limits(turn_timeout=10, max_message_chars=500), **options)
-
-    yield make
-    for model in models:
-        await model.aclose()
+def make_coach(make_coach: CoachFactory) -> CoachFactory:
+    """The shared factory, with a message limit short enough to test."""
+    return lambda **options: make_coach(
+        **{"limits": Limits(turn_timeout=10, max_message_chars=500), **options}
+    )
 
 
 async def athlete(user: str = str(CHAT), timezone: str = "Europe/Berlin") -> int:

@@ -10,7 +10,6 @@ import pytest
 from peewee import Database
 
 from bot import slack as slack_adapter
-from bot import telegram
 from core import access, athletes, availability, blackouts, workouts
 from core.access import PRIVATE, Access
 from core.conversation import Coach, Limits
@@ -24,6 +23,7 @@ from tests.fakes.gemini import FakeGemini, call, json_reply, text
 from tests.fakes.intervals import FakeIntervals
 from tests.fakes.slack import SIGNING_SECRET, FakeSlack, block_action, event_message, slash_command
 from tests.fakes.telegram import FakeTelegram
+from tests.helpers.telegram_bot import polling
 from tests.test_telegram import plan
 
 ANN, BOB = 1111, 2222
@@ -44,11 +44,8 @@ async def coach(db: Database, fake_gemini: FakeGemini, pool: IntervalsPool) -> A
 
 @pytest.fixture
 async def app(coach: Coach, fake_telegram: FakeTelegram) -> AsyncIterator[Any]:
-    application = telegram.build_app(coach, fake_telegram.token, fake_telegram.url)
-    async with application:
-        await telegram.start(application, poll_timeout=1)
+    async with polling(coach, fake_telegram) as application:
         yield application
-        await telegram.stop(application)
 
 
 async def exchange(fake: FakeTelegram, chat: int, words: str) -> dict[str, Any]:

@@ -29,6 +29,7 @@ from tests.fakes.gemini import FakeGemini, call, text, together
 from tests.fakes.intervals import FakeIntervals
 from tests.fakes.slack import SIGNING_SECRET, FakeSlack, event_message
 from tests.fakes.telegram import FakeTelegram
+from tests.helpers.telegram_bot import polling
 from tests.test_slack import dispatch, posted, settle, shown
 
 CHAT = 5151
@@ -47,11 +48,8 @@ async def coach(db: Database, fake_gemini: FakeGemini, pool: IntervalsPool) -> A
 
 @pytest.fixture
 async def bot(coach: Coach, fake_telegram: FakeTelegram) -> AsyncIterator[Any]:
-    application = telegram.build_app(coach, fake_telegram.token, fake_telegram.url)
-    async with application:
-        await telegram.start(application, poll_timeout=1)
+    async with polling(coach, fake_telegram) as application:
         yield application
-        await telegram.stop(application)
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from arq.connections import ArqRedis
 from peewee import Database
 from slack_bolt.async_app import AsyncBoltRequest
 
-from bot import failures, telegram
+from bot import failures
 from bot import slack as slack_adapter
 from bot.turns import redis_turns
 from core import actions, pushes
@@ -32,6 +32,7 @@ from tests.fakes.gemini import FakeGemini, call, json_reply, text
 from tests.fakes.intervals import FakeIntervals
 from tests.fakes.slack import SIGNING_SECRET, FakeSlack, event_message, signed_body_headers
 from tests.fakes.telegram import FakeTelegram
+from tests.helpers.telegram_bot import polling
 from tests.test_after_workout import CHAT, connected, planned, ride, said
 
 QUEUE_DOWN = "I can't queue that right now, please try again in a minute."
@@ -53,17 +54,6 @@ async def model(fake_gemini: FakeGemini) -> AsyncIterator[GeminiModel]:
     m = GeminiModel(api_key="test-key", base_url=fake_gemini.url, timeout=2.0)
     yield m
     await m.aclose()
-
-
-@contextlib.asynccontextmanager
-async def polling(coach: Coach, fake: FakeTelegram) -> AsyncIterator[None]:
-    app = telegram.build_app(coach, fake.token, fake.url)
-    async with app:
-        await telegram.start(app, poll_timeout=1)
-        try:
-            yield
-        finally:
-            await telegram.stop(app)
 
 
 async def apologised_on_both(

@@ -23,6 +23,7 @@ from tests.fakes.intervals import FakeIntervals
 from tests.fakes.telegram import FakeTelegram
 from tests.helpers.markdown import MODEL_MARKDOWN, WORDS, markup_left
 from tests.helpers.plans import generations_used
+from tests.helpers.telegram_bot import polling
 
 CHAT = 4242
 SOON = dt.date.today() + dt.timedelta(days=2)
@@ -38,11 +39,8 @@ async def coach(db: Database, fake_gemini: FakeGemini, pool: IntervalsPool) -> A
 
 @pytest.fixture
 async def app(coach: Coach, fake_telegram: FakeTelegram) -> AsyncIterator[Any]:
-    application = telegram.build_app(coach, fake_telegram.token, fake_telegram.url)
-    async with application:
-        await telegram.start(application, poll_timeout=1)
+    async with polling(coach, fake_telegram) as application:
         yield application
-        await telegram.stop(application)
 
 
 async def linked(fake_intervals: FakeIntervals, chat: int = CHAT) -> int:
