@@ -43,6 +43,9 @@ logger = logging.getLogger(__name__)
 
 PLATFORM = "telegram"
 TYPING_EVERY = 4.5  # Telegram shows "typing…" for about 5 seconds per action
+# Only an answer that takes a while needs "typing…": commands, button answers and the refusals of
+# strangers come sooner and so never spend a call of the bot's budget on it.
+TYPING_AFTER = 0.5
 COMMANDS = (
     ("start", "What I can do"),
     ("help", "Commands and examples"),
@@ -115,9 +118,11 @@ async def send(bot: ExtBot[Any], chat_id: int | str, reply: Reply) -> list[Messa
 
 @contextlib.asynccontextmanager
 async def typing(bot: ExtBot[Any], chat_id: int) -> AsyncIterator[None]:
-    """Show "typing…" until the block ends (RepliesFirst skips it while replies need the budget)."""
+    """Show "typing…" from TYPING_AFTER on until the block ends (RepliesFirst skips it while replies
+    need the budget)."""
 
     async def renew() -> None:
+        await asyncio.sleep(TYPING_AFTER)
         while True:
             with contextlib.suppress(TelegramError):
                 await bot.send_chat_action(chat_id, ChatAction.TYPING)

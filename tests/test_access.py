@@ -78,6 +78,7 @@ async def test_a_stranger_gets_one_private_reply_and_no_model_call(
 
     assert texts(fake_telegram, STRANGER) == [PRIVATE]
     assert fake_gemini.requests == []
+    assert fake_telegram.calls_of("sendChatAction") == []  # not even "typing…" for a stranger
     assert refused("stranger") - before == 30
     counts = rows_everywhere()
     assert counts.pop("stranger") == 1 and set(counts.values()) == {0}  # a counter, nothing else

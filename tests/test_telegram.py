@@ -18,7 +18,7 @@ from core.intervals import IntervalsPool
 from core.llm import GeminiModel
 from core.messages import Button, Reply
 from storage.models import Athlete, PendingAction, PlannedWorkout, WeeklyTrainingPlan
-from tests.fakes.gemini import FakeGemini, call, json_reply, text
+from tests.fakes.gemini import FakeGemini, call, delay, json_reply, text
 from tests.fakes.intervals import FakeIntervals
 from tests.fakes.telegram import FakeTelegram
 from tests.helpers.markdown import MODEL_MARKDOWN, WORDS, markup_left
@@ -77,7 +77,11 @@ async def test_text_message_types_calls_a_tool_and_replies_with_sync_status(
     ).data["id"]
     later = SOON + dt.timedelta(days=1)
     fake_gemini.script(
-        call("update_planned_workout", {"workout_id": wid, "date": later.isoformat()}),
+        # Slower than TYPING_AFTER, so the athlete sees "typing…" while the model thinks.
+        delay(
+            2 * telegram.TYPING_AFTER,
+            call("update_planned_workout", {"workout_id": wid, "date": later.isoformat()}),
+        ),
         text("Moved **Tempo <fast> & hard** to the next day."),
     )
 
@@ -92,6 +96,11 @@ async def test_text_message_types_calls_a_tool_and_replies_with_sync_status(
     assert fake_telegram.calls_of("sendChatAction")[0].at < fake_telegram.calls_of("sendMessage")[0].at
     assert fake_intervals.events("i1001")[0]["start_date_local"].startswith(later.isoformat())
     assert PlannedWorkout.get_by_id(wid).date == later
+
+    # A quick answer (a command) comes without spending a call on "typing…".
+    fake_telegram.push_message(CHAT, "/help")
+    await fake_telegram.wait_for(lambda f: len(f.sent(CHAT)) == 2)
+    assert len(fake_telegram.calls_of("sendChatAction")) == 1
 
 
 async def test_connect_stores_the_key_and_deletes_the_message(
