@@ -90,13 +90,17 @@ def _when(athlete_id: int, moment: dt.datetime) -> str:
     return f"{day}at {local:%H:%M} ({tz.key})"
 
 
-def _check(budgets: Budgets, athlete_id: int) -> tuple[str, str | None] | None:
-    """None when a turn may go to the model, else (reason, reply text or None to stay silent)."""
+Verdict = tuple[str, str | None]  # (reason, reply text or None to stay silent)
+
+
+def check(budgets: Budgets, athlete_id: int) -> Verdict | None:
+    """Count a message bound for the model: None when it may go ahead (sync; call through db.call,
+    or inside the turn's first database call, which saves one)."""
     with db.transaction():  # one round of commits for the three budgets
         return _check_all(budgets, athlete_id)
 
 
-def _check_all(budgets: Budgets, athlete_id: int) -> tuple[str, str | None] | None:
+def _check_all(budgets: Budgets, athlete_id: int) -> Verdict | None:
     burst, _ = _add(athlete_id, "burst", 1, dt.timedelta(seconds=budgets.flood_seconds))
     if burst > budgets.flood_messages:
         # Said once per flood; the rest of it gets no answer at all.
@@ -118,13 +122,18 @@ def _check_all(budgets: Budgets, athlete_id: int) -> tuple[str, str | None] | No
 
 async def admit_turn(budgets: Budgets, athlete_id: int) -> tuple[bool, Reply | None]:
     """Count a message bound for the model: (True, None) to go ahead, else (False, what to say or None)."""
-    verdict = await db.call(_check, budgets, athlete_id)
+    verdict = await db.call(check, budgets, athlete_id)
     if verdict is None:
         return True, None
+    return False, refusal(athlete_id, verdict)
+
+
+def refusal(athlete_id: int, verdict: Verdict) -> Reply | None:
+    """What to say for a turn over budget (None: nothing), counted and logged."""
     reason, text = verdict
     TURNS_REFUSED.labels(reason).inc()
     logger.info("athlete %s: turn refused (%s)", athlete_id, reason)
-    return False, Reply(text) if text else None
+    return Reply(text) if text else None
 
 
 def refused(reason: str, text: str) -> Reply:

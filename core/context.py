@@ -158,9 +158,10 @@ def _plan(athlete: Athlete) -> list[str]:
     ]
 
 
-def build(athlete_id: int, today: dt.date, platform: str = "chat") -> str:
-    """The whole system instruction for one turn (sync; call through db.call)."""
-    athlete = Athlete.get_by_id(athlete_id)
+def build(athlete_id: int, today: dt.date, platform: str = "chat", athlete: Athlete | None = None) -> str:
+    """The whole system instruction for one turn (sync; call through db.call); ``athlete``, when the
+    caller has just read the row, saves reading it again."""
+    athlete = athlete or Athlete.get_by_id(athlete_id)
     sections: list[list[str]] = [
         [
             "You are Coach, an endurance training coach chatting with an athlete "

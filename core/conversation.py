@@ -88,17 +88,31 @@ def _history(athlete_id: int, limit: int) -> list[dict[str, Any]]:
     return contents
 
 
+@dataclass(frozen=True)
+class _Prepared:
+    athlete: Athlete
+    today: dt.date
+    system: str
+    contents: list[dict[str, Any]]
+
+
 def _prepare(
-    athlete_id: int, platform: str, history: int, remember: str | None
-) -> tuple[Athlete, dt.date, str, list[dict[str, Any]]]:
-    """Everything a turn reads before the model, and the athlete's message saved: one database call."""
+    athlete_id: int, platform: str, history: int, remember: str | None, budget: budgets.Budgets | None
+) -> _Prepared | budgets.Verdict:
+    """Everything a turn reads before the model, and the athlete's message saved: one database call.
+
+    With ``budget``, the message is first counted against it; a turn over budget reads and saves
+    nothing, and its verdict comes back instead.
+    """
+    if budget is not None and (verdict := budgets.check(budget, athlete_id)) is not None:
+        return verdict
     athlete = athletes.get(athlete_id)
     today = today_in(athlete.timezone)
-    system = context.build(athlete_id, today, platform)
+    system = context.build(athlete_id, today, platform, athlete)
     contents = _history(athlete_id, history)
     if remember is not None:
         transcript.save(athlete_id, "user", remember)
-    return athlete, today, system, contents
+    return _Prepared(athlete, today, system, contents)
 
 
 def _finish(athlete_id: int, answer: str, tokens: int, remember: str | None) -> None:
@@ -191,10 +205,7 @@ class Coach:
                     return budgets.refused("unsupported", UNSUPPORTED)
                 if not text or text.startswith("/"):
                     return await commands.run(self._services, athlete_id, text or "/help")
-                allowed, refusal = await budgets.admit_turn(self.budgets, athlete_id)
-                if not allowed:
-                    return refusal
-                return await self.turn(athlete_id, text, incoming.platform)
+                return await self.turn(athlete_id, text, incoming.platform, budget=self.budgets)
             except CoachError as exc:
                 logger.warning("athlete %s: %s: %s", athlete_id, type(exc).__name__, exc.user_message)
                 return Reply(exc.user_message)
@@ -217,18 +228,31 @@ class Coach:
         )
 
     async def turn(
-        self, athlete_id: int, text: str, platform: str = "chat", attachment: media.MediaTurn | None = None
-    ) -> Reply:
-        """One conversational turn with the model and the tools; ``attachment`` goes inline, never stored."""
+        self,
+        athlete_id: int,
+        text: str,
+        platform: str = "chat",
+        attachment: media.MediaTurn | None = None,
+        budget: budgets.Budgets | None = None,
+    ) -> Reply | None:
+        """One conversational turn with the model and the tools; ``attachment`` goes inline, never stored.
+
+        ``budget``: count the turn against it first (a media turn was counted before its download).
+        """
         started = time.monotonic()
         # Kept before the model is asked, so an outage never loses what the athlete said; a recording
         # is remembered by its transcript, which exists only once the model has answered.
         audio = attachment is not None and attachment.kind == "audio"
         remember = None if audio else (attachment.remembered() if attachment else text)
-        athlete, today, system, contents = await db.call(
-            _prepare, athlete_id, platform, self.limits.history_messages, remember
+        prepared = await db.call(
+            _prepare, athlete_id, platform, self.limits.history_messages, remember, budget
         )
-        ctx = ToolContext(athlete_id=athlete_id, pool=self.pool, today=today, timezone=athlete.timezone)
+        if not isinstance(prepared, _Prepared):
+            return budgets.refusal(athlete_id, prepared)
+        system, contents = prepared.system, prepared.contents
+        ctx = ToolContext(
+            athlete_id=athlete_id, pool=self.pool, today=prepared.today, timezone=prepared.athlete.timezone
+        )
         contents.append(attachment.content() if attachment else {"role": "user", "parts": [{"text": text}]})
         again = (
             "I don't keep recordings, so please send it again"
