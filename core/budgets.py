@@ -50,18 +50,23 @@ class Budgets:
 def _add(athlete_id: int, budget: str, amount: int, window: dt.timedelta) -> tuple[int, dt.datetime]:
     """Add to the athlete's budget, opening a new window if the last one ended; (used, window start).
 
-    Call inside a transaction: the upsert locks the row until commit, so the read sees our own sum.
+    One atomic upsert that returns the sum it wrote, so instances counting at once each see their own.
     """
     now = utcnow()
     expired = Usage.window_start <= now - window
-    Usage.insert(athlete=athlete_id, budget=budget, window_start=now, amount=amount).on_conflict(
-        conflict_target=[Usage.athlete, Usage.budget],
-        update={
-            Usage.amount: Case(None, [(expired, amount)], Usage.amount + amount),
-            Usage.window_start: Case(None, [(expired, now)], Usage.window_start),
-        },
-    ).execute()
-    row = Usage.get((Usage.athlete == athlete_id) & (Usage.budget == budget))
+    # RETURNING (PostgreSQL, SQLite 3.35+) hands back the row as the upsert left it: no second query.
+    [row] = (
+        Usage.insert(athlete=athlete_id, budget=budget, window_start=now, amount=amount)
+        .on_conflict(
+            conflict_target=[Usage.athlete, Usage.budget],
+            update={
+                Usage.amount: Case(None, [(expired, amount)], Usage.amount + amount),
+                Usage.window_start: Case(None, [(expired, now)], Usage.window_start),
+            },
+        )
+        .returning(Usage.amount, Usage.window_start)
+        .execute()
+    )
     return int(row.amount), row.window_start
 
 
