@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from peewee import fn
 
-from core import actions, athletes
+from core import actions, athletes, budgets
 from core.config import Settings
 from core.messages import Incoming, Reply
 from core.metrics import TURNS_REFUSED
@@ -165,9 +165,8 @@ async def admit(access: Access, incoming: Incoming) -> Verdict:
             return Verdict(athlete_id)
     elif incoming.action is not None:
         # No button can be theirs (an erased athlete's old one, say): pressing it must not make them an athlete.
-        TURNS_REFUSED.labels("unknown_press").inc()
         logger.info("refused a %s button press from someone who is no athlete", incoming.platform)
-        return Verdict(None, Reply(actions.NOT_YOURS))
+        return Verdict(None, budgets.refused("unknown_press", actions.NOT_YOURS))
     elif not _admitted_on_contact(access, incoming):
         if incoming.platform == "slack":
             # On Slack the workspace decides: an invitation code must not open a door the team list closes.

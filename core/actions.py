@@ -91,7 +91,9 @@ def parse(payload: str) -> tuple[str, str]:
 def _claim(athlete_id: int, action_id: str, choice: str) -> Claimed:
     now = utcnow()
     kind = PendingAction.select(PendingAction.kind).where(PendingAction.id == action_id).scalar()
-    if kind is not None and choice not in dict((c, label) for label, c in CHOICES[kind]):
+    # An action's kind never changes, so this check also covers the claim below.
+    labels = dict((c, label) for label, c in CHOICES[kind]) if kind is not None else {}
+    if kind is not None and choice not in labels:
         raise StaleAction("That button isn't one I recognise. Please ask me again.")
     claimed = (
         PendingAction.update(used_at=now, choice=choice)
@@ -100,9 +102,6 @@ def _claim(athlete_id: int, action_id: str, choice: str) -> Claimed:
             & (PendingAction.athlete == athlete_id)
             & (PendingAction.used_at.is_null())
             & (PendingAction.expires_at > now)
-            & PendingAction.kind.in_(
-                [k for k, options in CHOICES.items() if choice in dict(options).values()]
-            )
         )
         .execute()
     )
@@ -111,10 +110,7 @@ def _claim(athlete_id: int, action_id: str, choice: str) -> Claimed:
     )
     if action is None:
         raise StaleAction(NOT_YOURS)
-    labels = dict((c, label) for label, c in CHOICES[action.kind])
     if not claimed:
-        if choice not in labels:
-            raise StaleAction("That button isn't one I recognise. Please ask me again.")
         if action.used_at is not None:
             raise StaleAction("You already answered that one.")
         raise StaleAction("That button has expired. Please ask me again.")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 from core import changes
@@ -52,7 +53,7 @@ def upcoming(athlete_id: int, today: dt.date) -> list[dict[str, Any]]:
     return ranges(athlete_id, today, dt.date.max)
 
 
-def covering(blackouts: list[dict[str, Any]], day: dt.date) -> dict[str, Any] | None:
+def covering(blackouts: Sequence[dict[str, Any]], day: dt.date) -> dict[str, Any] | None:
     """The range that holds ``day``, if any."""
     iso = day.isoformat()
     return next((b for b in blackouts if b["start_date"] <= iso <= b["end_date"]), None)

@@ -125,14 +125,6 @@ def _check_all(budgets: Budgets, athlete_id: int) -> Verdict | None:
     return None
 
 
-async def admit_turn(budgets: Budgets, athlete_id: int) -> tuple[bool, Reply | None]:
-    """Count a message bound for the model: (True, None) to go ahead, else (False, what to say or None)."""
-    verdict = await db.call(check, budgets, athlete_id)
-    if verdict is None:
-        return True, None
-    return False, refusal(athlete_id, verdict)
-
-
 def refusal(athlete_id: int, verdict: Verdict) -> Reply | None:
     """What to say for a turn over budget (None: nothing), counted and logged."""
     reason, text = verdict

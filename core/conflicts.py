@@ -34,7 +34,7 @@ class Calendar:
 def _dated_problems(
     workout: Mapping[str, Any], day: Mapping[str, Any] | None, calendar: Calendar
 ) -> list[str]:
-    blackout = covering(list(calendar.blackouts), workout["date"])
+    blackout = covering(calendar.blackouts, workout["date"])
     if blackout is not None:
         return [f"You are unavailable on {workout['date']}: {describe_blackout(blackout)}"]
     cap = day.get("max_minutes") if day else None

@@ -216,9 +216,9 @@ class Coach:
         """A voice note or picture: checked before it is downloaded, then a turn like a typed message."""
         try:
             mime = media.check(attachment)
-            allowed, refusal = await budgets.admit_turn(self.budgets, athlete_id)
-            if not allowed:
-                return refusal
+            verdict = await db.call(budgets.check, self.budgets, athlete_id)
+            if verdict is not None:
+                return budgets.refusal(athlete_id, verdict)
             data = await media.load(attachment)
         except media.MediaRefused as exc:
             logger.info("athlete %s: %s refused (%s)", athlete_id, attachment.kind, exc.reason)
@@ -285,7 +285,7 @@ class Coach:
             athlete_id,
             answer,
             prompt_tokens + sum(o for _, o in tokens),
-            attachment.remembered() if audio and attachment is not None else None,
+            attachment.remembered() if attachment is not None and audio else None,
         )
         seconds = time.monotonic() - started
         TURN_SECONDS.observe(seconds)

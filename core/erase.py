@@ -63,7 +63,7 @@ async def ask(athlete_id: int) -> Reply:
 async def erase(athlete_id: int) -> dict[str, int]:
     """Delete every row of the athlete; returns rows deleted per table."""
     counts = await db.call(_erase, athlete_id)
-    for kind in ("availability", "plan"):
+    for kind in cache.TTL_SECONDS:
         cache.invalidate(kind, athlete_id)
     with contextlib.suppress(KeyError):  # their series goes with them
         ATHLETE_TOKENS.remove(str(athlete_id))

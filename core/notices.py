@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
-from core import actions, push_settings, pushes
+from core import actions, pushes
 from core.clock import zone
 from core.messages import Reply
 from core.sync import MAX_ATTEMPTS
@@ -101,8 +101,6 @@ def key_accepted(athlete_id: int) -> None:
 
 
 def _daily(athlete_id: int, now: dt.datetime) -> bool:
-    if not push_settings.is_morning(athlete_id, now):
-        return False
     with db.transaction():
         athlete = Athlete.get_by_id(athlete_id)
         today = now.astimezone(zone(athlete.timezone)).date()
@@ -128,5 +126,6 @@ def _daily(athlete_id: int, now: dt.datetime) -> bool:
 
 
 async def daily(athlete_id: int, now: dt.datetime) -> bool:
-    """Queue today's workouts as a push when it is the athlete's morning, once a day, if there are any."""
+    """Queue today's workouts as a push, once a day, if there are any; the caller (the hourly pass)
+    calls it at the athlete's morning hour."""
     return await db.call(_daily, athlete_id, now)

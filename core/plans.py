@@ -182,7 +182,7 @@ def _inputs(request: PlanRequest) -> tuple[str, dict[int, dict[str, Any]], Calen
     days = []
     for offset in range(request.days):
         day = request.start_date + dt.timedelta(days=offset)
-        blackout = covering(list(dated.blackouts), day)
+        blackout = covering(dated.blackouts, day)
         if blackout is not None:
             days.append(f"{day} {DAY_NAMES[day_of_week(day)]}: unavailable all day, no workouts")
             continue

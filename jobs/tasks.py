@@ -228,10 +228,6 @@ async def deliver_pushes(ctx: Ctx, athlete_id: int | None = None) -> int:
     return sent
 
 
-def _exists(athlete_id: int) -> bool:
-    return Athlete.select().where(Athlete.id == athlete_id).exists()
-
-
 async def scheduled_for(athlete_id: int, now: dt.datetime) -> None:
     """One athlete's part of the hourly pass; what goes wrong is logged and stays theirs."""
     try:
