@@ -10,13 +10,12 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-import aiohttp
-from slack_sdk.errors import SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 from telegram.error import TelegramError
 from telegram.ext import AIORateLimiter, ExtBot
 
 from bot import slack, telegram
+from bot.invite_link import api_urls
 from core import athletes
 from core.config import Settings
 from core.messages import Reply
@@ -34,11 +33,9 @@ class Notifier:
         self._telegram_url = settings.telegram_api_base_url
         self._slack: AsyncWebClient | None = None
         if settings.telegram_bot_token is not None:
-            root = (settings.telegram_api_base_url or "https://api.telegram.org").rstrip("/")
             self._telegram = ExtBot(
                 settings.telegram_bot_token.get_secret_value(),
-                base_url=f"{root}/bot",
-                base_file_url=f"{root}/file/bot",
+                **api_urls(settings.telegram_api_base_url),
                 rate_limiter=AIORateLimiter(max_retries=3),
             )
         if settings.slack_bot_token is not None:
@@ -71,7 +68,7 @@ class Notifier:
                     continue
                 MESSAGES.labels(platform, "out").inc()
                 delivered += 1
-            except (TelegramError, SlackClientError, aiohttp.ClientError, OSError) as exc:
+            except (TelegramError, *slack.SLACK_DOWN, OSError) as exc:
                 # One platform being down must not stop the others; it is expected, so no traceback.
                 logger.warning(
                     "notify athlete %s on %s failed: %s: %s", athlete_id, platform, type(exc).__name__, exc

@@ -192,7 +192,7 @@ async def _accepted(call: Awaitable[Any], setting: str, what: str, client: Async
         raise StartupError(
             f"Slack refused {setting} ({exc.response.get('error')}): set {setting} to {what}."
         ) from None
-    except (SlackClientError, aiohttp.ClientError, OSError) as exc:
+    except (*SLACK_DOWN, OSError) as exc:
         raise StartupError(
             f"Slack is not reachable at {client.base_url} ({type(exc).__name__}): "
             "check the network or set SLACK_API_URL."

@@ -15,7 +15,7 @@ import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from core.media import MAX_BYTES, MediaUnavailable, too_big
+from core.media import MAX_BYTES, MediaUnavailable, kind_of, too_big
 from core.messages import Attachment
 
 logger = logging.getLogger(__name__)
@@ -29,8 +29,7 @@ def _kind(file: dict[str, Any]) -> tuple[str, str]:
     mime = str(file.get("mimetype") or "")
     if file.get("subtype") == "slack_audio" and mime in ("", "video/mp4"):
         mime = "audio/mp4"  # Slack's clip recorder sometimes labels its m4a audio as video
-    kind = mime.split("/", 1)[0]
-    return (kind if kind in ("audio", "image") else "file"), mime
+    return kind_of(mime), mime
 
 
 async def _describe(client: AsyncWebClient, shared: dict[str, Any]) -> dict[str, Any]:

@@ -61,7 +61,8 @@ COMMANDS = (
 )
 # Messages core can't read but should answer (briefly): anything a person sends that isn't text.
 UNSUPPORTED = filters.UpdateType.MESSAGE & ~filters.TEXT & ~filters.StatusUpdate.ALL
-_KINDS = ("sticker", "photo", "voice", "video", "video_note", "animation", "audio", "document", "location")
+# Photos, voice notes, audio and documents arrive as media, so they never reach this list.
+_KINDS = ("sticker", "video", "video_note", "animation", "location")
 
 
 def _kind(message: Message) -> str:

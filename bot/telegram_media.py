@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 from telegram import Audio, Bot, Message, Voice
 from telegram.error import TelegramError
 
-from core.media import MediaUnavailable
+from core.media import MediaUnavailable, kind_of
 from core.messages import Attachment
 
 GONE = "I couldn't download that file from Telegram. Please send it again."
@@ -64,7 +64,6 @@ def attachment(message: Message) -> Attachment | None:
     if message.document is not None:
         document = message.document
         mime = _guess(document.file_name, document.mime_type)
-        kind = mime.split("/", 1)[0] if mime.startswith(("audio/", "image/")) else "file"
         fetch = _fetcher(bot, document.file_id)
-        return Attachment(kind, mime, document.file_size, fetch, name=document.file_name or "")
+        return Attachment(kind_of(mime), mime, document.file_size, fetch, name=document.file_name or "")
     return None

@@ -89,6 +89,11 @@ class MediaRefused(CoachError):
         self.reason = reason
 
 
+def kind_of(mime_type: str) -> str:
+    """The Attachment kind of a shared file: "audio", "image", or "file" for anything else."""
+    return mime_type.split("/", 1)[0] if mime_type.startswith(("audio/", "image/")) else "file"
+
+
 def gemini_type(mime_type: str) -> str | None:
     """The MIME type to declare to Gemini for ``mime_type`` (parameters dropped), or None if unsupported."""
     bare = mime_type.split(";")[0].strip().lower()

@@ -25,7 +25,6 @@ from tests.fakes.server import ThreadedServer
 
 _ROUTE = re.compile(r"^/bot([^/]*)/([A-Za-z]+)$")
 _TOKEN = re.compile(r"^\d+:[A-Za-z0-9_-]+$")  # what @BotFather hands out; anything else is "Not Found"
-_STRAY_LT = re.compile(r"<(?!/?[A-Za-z])")  # "1 < 2", comments, doctypes: Telegram rejects them all
 MAX_TEXT = 4096
 POLL_CAP = 1.0  # seconds a getUpdates may hang whatever timeout it asks, so shutdown is quick
 # Telegram lets a bot send "about 30 messages per second" (Bot FAQ) and answers more with 429 "retry
