@@ -51,17 +51,26 @@ def mark_completed(athlete_id: int, first: dt.date, last: dt.date) -> list[tuple
     """Match the window's unmatched activities, oldest first; returns the new (activity, workout) pairs."""
     found = []
     with db.transaction():
-        acts = Activity.select().where(
-            (Activity.athlete == athlete_id) & bounds(first, last) & Activity.matched_workout_id.is_null()
+        acts = list(
+            Activity.select()
+            .where(
+                (Activity.athlete == athlete_id) & bounds(first, last) & Activity.matched_workout_id.is_null()
+            )
+            .order_by(Activity.start_date_local, Activity.id)
         )
+        if not acts:
+            return found  # every pull runs this: most find nothing new
+        # Only these can match: a workout on an activity's day, or the event Intervals.icu paired it with.
+        paired_ids = [a.paired_event_id for a in acts if a.paired_event_id]
         open_workouts = list(
             PlannedWorkout.select().where(
                 (PlannedWorkout.athlete == athlete_id)
                 & (PlannedWorkout.completed == False)  # noqa: E712
                 & (PlannedWorkout.type != "Rest")
+                & (PlannedWorkout.date.between(first, last) | PlannedWorkout.remote_event_id.in_(paired_ids))
             )
         )
-        for act in acts.order_by(Activity.start_date_local, Activity.id):
+        for act in acts:
             paired = [
                 w for w in open_workouts if act.paired_event_id and w.remote_event_id == act.paired_event_id
             ]

@@ -167,18 +167,23 @@ def _recent_load(athlete_id: int, today: dt.date) -> dict[str, Any]:
     return {"activities_28d": len(rows), "weekly_tss_avg": round(total / 4)}
 
 
-def _inputs(request: PlanRequest) -> tuple[str, dict[int, dict[str, Any]], Calendar]:
-    athlete = Athlete.get_by_id(request.athlete_id)
-    availability = availability_map(athlete.id)
-    load = _recent_load(athlete.id, today_in(athlete.timezone))
-    week = read_week(athlete.id)
+def _rules(request: PlanRequest) -> tuple[dict[int, dict[str, Any]], Calendar]:
+    """What a plan for ``request`` must respect: the weekly availability and each day's calendar."""
     # What the plan replaces does not count against the days' caps; what stays does.
     dated = calendar(
-        athlete.id,
+        request.athlete_id,
         request.start_date,
         request.end_date,
         (PlannedWorkout.origin == "coach") & (PlannedWorkout.completed == False),  # noqa: E712
     )
+    return availability_map(request.athlete_id), dated
+
+
+def _inputs(request: PlanRequest) -> tuple[str, dict[int, dict[str, Any]], Calendar]:
+    athlete = Athlete.get_by_id(request.athlete_id)
+    availability, dated = _rules(request)
+    load = _recent_load(athlete.id, today_in(athlete.timezone))
+    week = read_week(athlete.id)
     days = []
     for offset in range(request.days):
         day = request.start_date + dt.timedelta(days=offset)
@@ -366,7 +371,7 @@ async def draft(model: Model, request: PlanRequest) -> Draft:
 
 def _recheck(draft: Draft) -> Draft:
     """The draft against today's rules: availability may have changed since the preview."""
-    _, availability, dated = _inputs(draft.request)
+    availability, dated = _rules(draft.request)
     workouts, problems = check({"days": draft.days()}, draft.request, availability, dated)
     return Draft(draft.request, workouts, problems, draft.summary, draft.version)
 
