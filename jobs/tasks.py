@@ -84,7 +84,7 @@ def _alerts(counts: dict[str, int], depth: dict[str, int]) -> None:
 async def _budget_alerts(ctx: Ctx) -> None:
     """The over-half-the-daily-budget alert of ops/prometheus-rules.yml, logged."""
     settings = ctx.get("settings")
-    daily = settings.model_tokens_per_day if settings is not None else budgets.Budgets().tokens_per_day
+    daily = settings.model_tokens_per_day if settings is not None else budgets.Budgets.tokens_per_day
     for athlete_id, used in await db.call(budgets.heavy_users, daily // 2):
         logger.warning(
             "ALERT athlete %s used %d model tokens today, more than half the daily budget of %d",

@@ -19,8 +19,8 @@ def cut_points(text: str, limit: int, size: Callable[[str], int] = len) -> list[
         while start < total and text[start] == "\n":
             start += 1
         end = min(total, start + limit)
-        while end - start > 1 and size(text[start:end]) > limit:  # escaping lengthened it
-            end -= max(1, size(text[start:end]) - limit)
+        while end - start > 1 and (over := size(text[start:end]) - limit) > 0:  # escaping lengthened it
+            end -= over
         resume = end
         if end < total:
             window = text[start:end]

@@ -39,17 +39,18 @@ def escaped_size(text: str) -> int:
 def chunks(markdown: str, limit: int = LIMIT) -> list[str]:
     """Markdown pieces (not yet escaped), each at most ``limit`` characters once escaped, cut between blocks."""
     out: list[str] = []
-    current = ""
+    current, size = "", 0  # size: escaped_size(current), kept as blocks join (escaping is per character)
     for kind, block in _blocks(markdown):
-        joined = f"{current}\n\n{block}" if current else block
-        if escaped_size(joined) <= limit:
-            current = joined
+        block_size = escaped_size(block)
+        joined_size = size + 2 + block_size if current else block_size
+        if joined_size <= limit:
+            current, size = (f"{current}\n\n{block}" if current else block), joined_size
             continue
         if current:
             out.append(current)
-        current = ""
-        if escaped_size(block) <= limit:
-            current = block
+        current, size = "", 0
+        if block_size <= limit:
+            current, size = block, block_size
         else:
             out.extend(_cut_block(kind, block, limit))
     if current.strip():
