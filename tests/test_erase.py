@@ -12,7 +12,7 @@ from peewee import Database
 from bot import slack as slack_adapter
 from core import access, athletes, availability, blackouts, workouts
 from core.access import PRIVATE, Access
-from core.conversation import Coach, Limits
+from core.conversation import Coach
 from core.erase import DONE, KEPT, athlete_keys
 from core.intervals import IntervalsPool
 from core.llm import GeminiModel
@@ -36,10 +36,8 @@ NOT_ATHLETE_DATA = {
 
 
 @pytest.fixture
-async def coach(db: Database, fake_gemini: FakeGemini, pool: IntervalsPool) -> AsyncIterator[Coach]:
-    model = GeminiModel(api_key="test-key", base_url=fake_gemini.url, timeout=2.0)
-    yield Coach(model, pool, limits=Limits(turn_timeout=10))  # the default: ACCESS=invite
-    await model.aclose()
+def coach(make_coach: Any) -> Coach:
+    return make_coach()  # the default: ACCESS=invite
 
 
 @pytest.fixture

@@ -13,9 +13,8 @@ from telegram.ext import ExtBot
 from bot import telegram
 from core import actions, plans, workouts
 from core.access import Access
-from core.conversation import Coach, Limits
+from core.conversation import Coach
 from core.intervals import IntervalsPool
-from core.llm import GeminiModel
 from core.messages import Button, Reply
 from storage.models import Athlete, PendingAction, PlannedWorkout, WeeklyTrainingPlan
 from tests.fakes.gemini import FakeGemini, call, delay, json_reply, text
@@ -30,11 +29,9 @@ SOON = dt.date.today() + dt.timedelta(days=2)
 
 
 @pytest.fixture
-async def coach(db: Database, fake_gemini: FakeGemini, pool: IntervalsPool) -> AsyncIterator[Coach]:
-    model = GeminiModel(api_key="test-key", base_url=fake_gemini.url, timeout=2.0)
+def coach(make_coach: Any) -> Coach:
     # Open, as these tests are about the adapter; tests/test_access.py covers invitations on Telegram.
-    yield Coach(model, pool, limits=Limits(turn_timeout=10), policy=Access(mode="open"))
-    await model.aclose()
+    return make_coach(policy=Access(mode="open"))
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ import math
 import re
 import threading
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -220,14 +220,10 @@ class FakeGemini(ThreadedServer):
 
     def inline_parts(self, i: int = -1) -> list[dict[str, Any]]:
         """``{"mime_type", "data"}`` (bytes decoded) of each inline part of request i, in order."""
-        found = []
-        for content in self._request(i).get("contents") or []:
-            for part in content.get("parts") or []:
-                blob = wire_field(part, "inlineData")
-                if blob is not None:
-                    data = _bytes(blob.get("data") or "")
-                    found.append({"mime_type": wire_field(blob, "mimeType"), "data": data})
-        return found
+        return [
+            {"mime_type": wire_field(blob, "mimeType"), "data": _bytes(blob.get("data") or "")}
+            for _, _, blob in _inline_blobs(self._request(i))
+        ]
 
     def _request(self, i: int) -> dict[str, Any]:
         with self._lock:
@@ -343,20 +339,25 @@ def _bytes(data: str) -> bytes:
     return base64.b64decode(standard + "=" * (-len(standard) % 4), validate=True)
 
 
-def _inline_problem(body: dict[str, Any]) -> str | None:
-    """Why Gemini would refuse the request's inline data (its MIME type or its bytes), else None."""
+def _inline_blobs(body: dict[str, Any]) -> Iterator[tuple[int, int, dict[str, Any]]]:
+    """(content index, part index, inlineData) of every inline part of a request body."""
     for i, content in enumerate(body.get("contents") or []):
         for j, part in enumerate((content.get("parts") or []) if isinstance(content, dict) else []):
             blob = wire_field(part, "inlineData")
-            if blob is None:
-                continue
-            if wire_field(blob, "mimeType") not in INLINE_TYPES:
-                return f"Unsupported MIME type: {wire_field(blob, 'mimeType')}"
-            try:
-                _bytes(str(blob.get("data") or ""))
-            except ValueError:
-                where = f"contents[{i}].parts[{j}].inline_data.data"
-                return f"Invalid value at '{where}' (TYPE_BYTES), Base64 decoding failed"
+            if blob is not None:
+                yield i, j, blob
+
+
+def _inline_problem(body: dict[str, Any]) -> str | None:
+    """Why Gemini would refuse the request's inline data (its MIME type or its bytes), else None."""
+    for i, j, blob in _inline_blobs(body):
+        if wire_field(blob, "mimeType") not in INLINE_TYPES:
+            return f"Unsupported MIME type: {wire_field(blob, 'mimeType')}"
+        try:
+            _bytes(str(blob.get("data") or ""))
+        except ValueError:
+            where = f"contents[{i}].parts[{j}].inline_data.data"
+            return f"Invalid value at '{where}' (TYPE_BYTES), Base64 decoding failed"
     return None
 
 

@@ -178,6 +178,22 @@ class FakeTelegram(ThreadedServer):
     ) -> Json:
         """Queue an Update with a text message from a user, in a private chat unless ``chat_type`` says
         "group" or "supergroup" (then ``chat_id`` is the group's, negative as Telegram's are); returns it."""
+        fields: Json = {"text": text}
+        if text.startswith("/"):  # Telegram marks the command word; CommandHandler relies on it
+            length = len(text.split()[0].encode("utf-16-le")) // 2
+            fields["entities"] = [{"type": "bot_command", "offset": 0, "length": length}]
+        return self._push_from_user(chat_id, fields, user_id, first_name, username, chat_type)
+
+    def _push_from_user(
+        self,
+        chat_id: int,
+        fields: Json,
+        user_id: int | None = None,
+        first_name: str = "Ann",
+        username: str | None = None,
+        chat_type: str = "private",
+    ) -> Json:
+        """Store and queue a user's message holding ``fields`` (its text or media); returns the Update."""
         user = {"id": user_id or chat_id, "is_bot": False, "first_name": first_name, "language_code": "en"}
         if chat_type == "private":
             chat = {"id": chat_id, "type": chat_type, "first_name": first_name}
@@ -187,11 +203,8 @@ class FakeTelegram(ThreadedServer):
         if username:
             user["username"] = chat["username"] = username
         with self._lock:
-            message = {"message_id": next(self._ids[chat_id]), "from": user, "chat": chat, "text": text}
+            message = {"message_id": next(self._ids[chat_id]), "from": user, "chat": chat, **fields}
             message["date"] = int(time.time())
-            if text.startswith("/"):  # Telegram marks the command word; CommandHandler relies on it
-                length = len(text.split()[0].encode("utf-16-le")) // 2
-                message["entities"] = [{"type": "bot_command", "offset": 0, "length": length}]
             self._messages[(chat_id, message["message_id"])] = {**message, "_by_bot": False}
         return self.push_update({"message": message})
 
@@ -206,13 +219,7 @@ class FakeTelegram(ThreadedServer):
 
     def push_media(self, chat_id: int, field: str, media: Json, caption: str | None = None) -> Json:
         """Queue an Update with a message carrying ``field`` (voice, audio, photo, document) from the user."""
-        user = {"id": chat_id, "is_bot": False, "first_name": "Ann", "language_code": "en"}
-        chat = {"id": chat_id, "type": "private", "first_name": "Ann"}
-        with self._lock:
-            message = {"message_id": next(self._ids[chat_id]), "from": user, "chat": chat, field: media}
-            message.update(date=int(time.time()), **({"caption": caption} if caption else {}))
-            self._messages[(chat_id, message["message_id"])] = {**message, "_by_bot": False}
-        return self.push_update({"message": message})
+        return self._push_from_user(chat_id, {field: media, **({"caption": caption} if caption else {})})
 
     def push_callback(self, chat_id: int, message_id: int, data: str, user_id: int | None = None) -> Json:
         """Queue an Update with a button press on a stored message; returns the Update."""
