@@ -59,14 +59,14 @@ def _load_week(athlete_id: int) -> list[dict[str, Any]]:
     return [_day_dict(day, rows.get(day)) for day in range(7)]
 
 
+def _read(athlete_id: int) -> dict[str, Any]:
+    today = today_in(athletes.get(athlete_id).timezone)
+    return {"availability": read_week(athlete_id), "unavailable_dates": blackouts.upcoming(athlete_id, today)}
+
+
 async def get_availability(athlete_id: int) -> Feedback:
     """The athlete's weekly availability (design: get_training_availability)."""
-    week = await db.call(read_week, athlete_id)
-    today = today_in((await db.call(athletes.get, athlete_id)).timezone)
-    unavailable = await db.call(blackouts.upcoming, athlete_id, today)
-    return Feedback(
-        True, "Weekly availability.", data={"availability": week, "unavailable_dates": unavailable}
-    )
+    return Feedback(True, "Weekly availability.", data=await db.call(_read, athlete_id))
 
 
 def _write(athlete_id: int, wanted: AvailabilityChanges) -> dict[str, Any]:
