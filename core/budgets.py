@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from peewee import Case
 
+from core import clock
 from core.clock import zone
 from core.config import Settings
 from core.messages import Reply
@@ -90,7 +91,7 @@ def _when(athlete_id: int, moment: dt.datetime) -> str:
     athlete = Athlete.get_or_none(Athlete.id == athlete_id)
     tz = zone(athlete.timezone if athlete else "UTC")
     local = moment.replace(tzinfo=dt.UTC).astimezone(tz)
-    days = (local.date() - dt.datetime.now(tz).date()).days
+    days = (local.date() - clock.now().astimezone(tz).date()).days
     day = {0: "", 1: "tomorrow "}.get(days, f"on {local:%a %d %b} ")
     return f"{day}at {local:%H:%M} ({tz.key})"
 

@@ -3,27 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
-from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from core.errors import ValidationError
+from storage.clock import hooks, now
+
+__all__ = ["DAY_NAMES", "day_of_week", "hooks", "naive_utc", "now", "today_in", "zone"]
 
 DAY_NAMES = ("Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday")
-
-
-@dataclass
-class _Hooks:
-    # Tests set a fixed time here; schedules ("Sunday 18:00 where the athlete is") read ``now``.
-    now: Callable[[], dt.datetime] | None = None
-
-
-hooks = _Hooks()
-
-
-def now() -> dt.datetime:
-    """The current moment, aware UTC."""
-    return hooks.now() if hooks.now is not None else dt.datetime.now(dt.UTC)
 
 
 def naive_utc(moment: dt.datetime) -> dt.datetime:

@@ -60,6 +60,7 @@ def _retry_after(response: httpx.Response) -> float | None:
         return max(0.0, float(value))
     except ValueError:
         when = email.utils.parsedate_to_datetime(value)
+        # A wait on the event loop, against the server's wall clock: not a date the product reasons about.
         return max(0.0, (when - dt.datetime.now(dt.UTC)).total_seconds())
 
 

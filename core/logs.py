@@ -67,10 +67,30 @@ class TextFormatter(logging.Formatter):
         return f"{line} [{' '.join(who)}]" if who else line
 
 
+class CurrentStderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever ``sys.stderr`` is at the moment of each record.
+
+    A plain StreamHandler keeps the stream it was built with; when that stream is replaced and
+    closed (pytest's capture after a test, a redirecting supervisor), every later record fails
+    with "I/O operation on closed file".
+    """
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    @property  # type: ignore[override]
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _: Any) -> None:
+        pass
+
+
 def setup_logging(level: str = "INFO", fmt: str = "auto") -> None:
     """Configure the root logger once per process; ``fmt`` is json, text or auto (json unless a TTY)."""
     use_json = fmt == "json" or (fmt == "auto" and not sys.stderr.isatty())
-    handler = logging.StreamHandler()
+    handler = CurrentStderrHandler()
     handler.addFilter(ContextFilter())
     handler.setFormatter(
         JsonFormatter() if use_json else TextFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s")

@@ -5,7 +5,6 @@ Timestamps are naive UTC. A planned workout's ``date`` is the athlete's local da
 
 from __future__ import annotations
 
-import datetime as dt
 import secrets as _random
 from typing import Any
 
@@ -23,13 +22,8 @@ from peewee import (
     TextField,
 )
 
+from storage.clock import utcnow
 from storage.db import database, secrets
-
-
-def utcnow() -> dt.datetime:
-    """Naive UTC now, the form every timestamp column stores."""
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
-
 
 _ID_ALPHABET = "abcdefghijkmnpqrstuvwxyz23456789"
 
