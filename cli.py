@@ -5,52 +5,83 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import logging
+import json
 import sys
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from core.config import Settings, load_settings
-from core.errors import ConfigError, StartupError
-from core.logs import setup_logging
-from core.runtime import open_storage
+# Each command imports what it needs when it runs: google-genai alone takes two seconds to import,
+# and `coach --help` or `coach athletes` should not pay for it.
+if TYPE_CHECKING:
+    from core.config import Settings
 
-logger = logging.getLogger("coach")
+
+def open_storage(settings: Settings, *, need_secrets: bool = True, create: bool = True) -> list[str]:
+    from core.runtime import open_storage as open_
+
+    return open_(settings, need_secrets=need_secrets, create=create)
 
 
 def cmd_migrate(settings: Settings, _: argparse.Namespace) -> int:
-    """Apply pending migrations and report what was done."""
+    """Create or upgrade the schema; one line says what was done."""
+    from core.config import masked_url
+    from storage.migrate import MIGRATIONS_DIR
+
     applied = open_storage(settings, need_secrets=False)
-    print(f"Database is up to date ({len(applied)} migration(s) applied).")
+    where = masked_url(settings.database_url)
+    if not applied:
+        print(f"Database {where} is up to date.")
+    elif len(applied) == len(list(MIGRATIONS_DIR.glob("[0-9]*.py"))):
+        print(f"Created the database {where} ({len(applied)} migration(s) applied).")
+    else:
+        print(f"Upgraded the database {where} ({len(applied)} migration(s) applied).")
     return 0
 
 
-def _missing_for_processes(settings: Settings) -> list[str]:
-    lines = []
-    if settings.gemini_api_key is None:
-        lines.append("set GEMINI_API_KEY to talk to the coach (coach chat, Telegram, Slack)")
-    if settings.telegram_bot_token is None:
-        lines.append("set TELEGRAM_BOT_TOKEN (from @BotFather) to run the Telegram bot")
-    if settings.slack_bot_token is None or (
-        settings.slack_signing_secret is None and settings.slack_app_token is None
-    ):
-        lines.append(
-            "set SLACK_BOT_TOKEN and SLACK_APP_TOKEN (Socket Mode) or SLACK_SIGNING_SECRET "
-            "(HTTP) to run the Slack bot"
-        )
-    return lines
+def cmd_init(settings: Settings, _: argparse.Namespace) -> int:
+    """Write a new ENCRYPTION_KEY to .env, unless one is set or the database holds data encrypted with another."""
+    import os
 
+    from cryptography.fernet import Fernet
 
-def cmd_status(settings: Settings, _: argparse.Namespace) -> int:
-    """Say what is configured and what to set next."""
-    open_storage(settings, need_secrets=False)
-    print(f"Database: {settings.database_url.split('@')[-1]} (schema up to date)")
-    todo = _missing_for_processes(settings)
-    if not todo:
-        print("Everything is configured.")
-    for line in todo:
-        print(f"Next: {line}.")
+    from core.config import env_file
+    from core.errors import StartupError
+    from core.runtime import connect_storage, secrets_problem, sqlite_path
+
+    if settings.encryption_key is not None:
+        return 0
+    database_exists = sqlite_path(settings) is None or sqlite_path(settings).exists()  # type: ignore[union-attr]
+    if database_exists:
+        problem = secrets_problem(settings, connect_storage(settings, create=False))
+        if problem:
+            raise StartupError(problem)
+    path = env_file()
+    with path.open("a") as out:
+        out.write(f"ENCRYPTION_KEY={Fernet.generate_key().decode()}\n")
+    os.chmod(path, 0o600)
+    print(f"Generated ENCRYPTION_KEY in {path}: keep that file private and backed up.")
     return 0
+
+
+def cmd_status(settings: Settings, args: argparse.Namespace) -> int:
+    """Report the settings in use, the database, the key, Redis, the worker, the sync queue, what to set next."""
+    from jobs.status import report
+
+    checks = report(settings)
+    healthy = all(c.ok for c in checks)
+    if args.json:
+        print(json.dumps({"ok": healthy, "checks": [c.__dict__ for c in checks]}, indent=2))
+        return 0 if healthy else 1
+    for check in checks:
+        mark = "  " if check.ok else "! "
+        label = "Next:" if check.name == "next" else f"{check.name}:"
+        print(f"{mark}{label:<14}{check.says}")
+    print("All is well." if healthy else "Something needs attention (lines marked !).")
+    return 0 if healthy else 1
+
+
+def _status_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true", help="print the report as JSON, for scripts")
 
 
 def cmd_chat(settings: Settings, args: argparse.Namespace) -> int:
@@ -58,8 +89,8 @@ def cmd_chat(settings: Settings, args: argparse.Namespace) -> int:
     from bot.terminal import chat
     from core.runtime import build
 
-    settings.require("gemini_api_key", "encryption_key")
-    open_storage(settings)
+    open_storage(settings)  # a lost .env is said first: it is what took the other keys with it
+    settings.require("gemini_api_key")
 
     async def main() -> None:
         runtime = build(settings)
@@ -69,7 +100,11 @@ def cmd_chat(settings: Settings, args: argparse.Namespace) -> int:
         finally:
             await runtime.aclose()
 
-    asyncio.run(main())
+    try:
+        asyncio.run(main())
+    except KeyboardInterrupt:
+        print(file=sys.stderr)  # end the prompt's line; leaving with Ctrl-C is no error worth a word
+        return 130
     return 0
 
 
@@ -81,10 +116,10 @@ def _serve(settings: Settings, adapter: str) -> int:
     from bot.ops import serve
     from bot.turns import redis_turns
     from core import pushes, sync
-    from core.runtime import build
+    from core.runtime import announce, build
     from jobs.enqueue import open_queue, plan_runner, push_announcer, retry_scheduler
 
-    open_storage(settings)
+    announce(settings)
 
     async def main() -> None:
         stop = asyncio.Event()
@@ -123,15 +158,21 @@ def _serve(settings: Settings, adapter: str) -> int:
 
 def cmd_telegram(settings: Settings, _: argparse.Namespace) -> int:
     """Run the Telegram bot (long polling, or a webhook when TELEGRAM_WEBHOOK_URL is set)."""
-    settings.require("telegram_bot_token", "gemini_api_key", "encryption_key")
+    open_storage(settings)
+    settings.require("telegram_bot_token", "gemini_api_key")
     return _serve(settings, "telegram")
 
 
 def cmd_slack(settings: Settings, _: argparse.Namespace) -> int:
     """Run the Slack bot (Socket Mode with SLACK_APP_TOKEN, else HTTP with signature checks)."""
-    settings.require("slack_bot_token", "gemini_api_key", "encryption_key")
-    if settings.slack_app_token is None:
-        settings.require("slack_signing_secret")
+    from core.errors import ConfigError
+
+    open_storage(settings)
+    settings.require("slack_bot_token", "gemini_api_key")
+    if settings.slack_app_token is None and settings.slack_signing_secret is None:
+        raise ConfigError(
+            "Missing configuration: set SLACK_APP_TOKEN (Socket Mode) or SLACK_SIGNING_SECRET (HTTP mode)."
+        )
     return _serve(settings, "slack")
 
 
@@ -142,7 +183,7 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
     from jobs.enqueue import open_queue, redis_settings
     from jobs.worker import WorkerSettings
 
-    settings.require("encryption_key")
+    open_storage(settings)  # a missing or wrong key stops here, before arq logs anything
 
     async def check_redis() -> None:
         # arq would retry an absent Redis for a while, logging each try, then raise a traceback.
@@ -167,27 +208,36 @@ def cmd_rotate_key(settings: Settings, _: argparse.Namespace) -> int:
     from storage.db import database
     from storage.rotate import rotate_secrets
 
-    settings.require("encryption_key")
-    open_storage(settings)
+    open_storage(settings, create=False)
     with database.connection_context():
         counts = rotate_secrets(database.obj)
     for table, rows in counts.items():
         print(f"{table}: {rows} row(s) re-encrypted")
-    print("Done. You can now remove the old key from ENCRYPTION_KEY.")
+    assert settings.encryption_key is not None
+    if "," in settings.encryption_key.get_secret_value().strip(", "):
+        print("Done. You can now remove the old key(s) after the first from ENCRYPTION_KEY.")
+    else:
+        print("Done. (To change keys: ENCRYPTION_KEY=new,old, then coach rotate-key again.)")
     return 0
 
 
 def cmd_copy_db(settings: Settings, args: argparse.Namespace) -> int:
     """Copy all data from DATABASE_URL into an empty database at TARGET_URL (e.g. SQLite to PostgreSQL)."""
+    from core.config import load_settings
+    from core.errors import StartupError
+    from core.runtime import connect_storage, secrets_problem
     from storage.copy import TargetNotEmpty, copy_database
-    from storage.db import connect, dispose
+    from storage.db import dispose
 
-    source, target = connect(settings.database_url), connect(args.target)
+    source = connect_storage(settings, create=False)
+    problem = secrets_problem(settings, source)
+    if problem:
+        raise StartupError(problem)
+    target = connect_storage(load_settings(database_url=args.target))
     try:
         counts = copy_database(source, target)
     except TargetNotEmpty as exc:
-        print(f"coach: {exc}; copy into a new, empty database.", file=sys.stderr)
-        return 1
+        raise StartupError(f"{exc}; copy into a new, empty database.") from None
     finally:
         dispose(source)
         dispose(target)
@@ -197,8 +247,18 @@ def cmd_copy_db(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _database_url(text: str) -> str:
+    if not text.startswith(("sqlite:///", "postgres://", "postgresql://")):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is no database URL: write sqlite:///path/to/file.db or postgresql://user:pass@host:5432/db"
+        )
+    return text
+
+
 def _copy_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("target", help="the new database, e.g. postgresql://coach:secret@db:5432/coach")
+    parser.add_argument(
+        "target", type=_database_url, help="the new database, e.g. postgresql://coach:secret@db:5432/coach"
+    )
 
 
 def _chat_args(parser: argparse.ArgumentParser) -> None:
@@ -214,7 +274,7 @@ def cmd_invite(settings: Settings, args: argparse.Namespace) -> int:
     from core import access
     from storage.db import database
 
-    open_storage(settings, need_secrets=False)
+    open_storage(settings, need_secrets=False, create=False)
     with database.connection_context():
         if args.list:
             print(f"{'id':>4}  {'state':<8} {'uses':>5}  expires (UTC)")
@@ -224,14 +284,18 @@ def cmd_invite(settings: Settings, args: argparse.Namespace) -> int:
             return 0
         if args.revoke:
             if not access.revoke(args.revoke):
-                print("coach: no invitation has that code (or it is revoked already).", file=sys.stderr)
+                print(
+                    "coach: no open invitation has that id or code (see coach invite --list).",
+                    file=sys.stderr,
+                )
                 return 1
-            print("Revoked. Nobody can join with that code any more.")
+            print("Revoked. Nobody can join with it any more.")
             return 0
-        if args.first and (settings.access == "open" or access.any_athlete()):
+        if args.first and (settings.access == "open" or access.anyone_on_a_messenger()):
             return 0  # scripts/run: only the owner's very first step needs an invitation
-        code = access.create_invitation(args.uses, args.days)
+        code = access.create_invitation(args.uses, args.days, first_run=args.first)
     print(f"Invite code: {code}")
+    link = None
     if settings.telegram_bot_token is not None:
         from telegram.error import TelegramError
 
@@ -239,21 +303,38 @@ def cmd_invite(settings: Settings, args: argparse.Namespace) -> int:
 
         token = settings.telegram_bot_token.get_secret_value()
         try:
-            print(f"Telegram link: {asyncio.run(deep_link(token, code, settings.telegram_api_base_url))}")
+            link = asyncio.run(deep_link(token, code, settings.telegram_api_base_url))
+            print(f"Telegram link: {link}")
         except TelegramError as exc:
-            print(f"(Couldn't ask Telegram for the bot's name: {exc}. Send /join CODE to the bot instead.)")
+            print(f"(Couldn't ask Telegram for the bot's name: {exc}.)")
     plural = "s" if args.uses != 1 else ""
-    print(
-        f"Valid for {args.uses} use{plural} within {args.days:g} day(s). In Telegram: open the link, or send /join {code}."
-    )
+    how = f"open the link, or send /join {code}" if link else f"send /join {code} to the bot"
+    print(f"Valid for {args.uses} use{plural} within {args.days:g} day(s). In Telegram: {how}.")
     return 0
 
 
+def _positive(kind: type[int] | type[float]) -> Callable[[str], float]:
+    def parse(text: str) -> float:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        if value <= 0:
+            raise argparse.ArgumentTypeError(f"must be more than 0, not {text}")
+        return value
+
+    return parse
+
+
 def _invite_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--uses", type=int, default=1, help="how many people may join with it (default 1)")
-    parser.add_argument("--days", type=float, default=7, help="days until it expires (default 7)")
+    parser.add_argument(
+        "--uses", type=_positive(int), default=1, help="how many people may join with it (default 1)"
+    )
+    parser.add_argument("--days", type=_positive(float), default=7, help="days until it expires (default 7)")
     parser.add_argument("--list", action="store_true", help="list invitations instead")
-    parser.add_argument("--revoke", metavar="CODE", help="revoke the invitation with this code")
+    parser.add_argument(
+        "--revoke", metavar="ID_OR_CODE", help="revoke an invitation by its id (--list) or code"
+    )
     parser.add_argument("--first", action="store_true", help="only if nobody is admitted yet (scripts/run)")
 
 
@@ -262,7 +343,7 @@ def cmd_athletes(settings: Settings, _: argparse.Namespace) -> int:
     from core import access
     from storage.db import database
 
-    open_storage(settings, need_secrets=False)
+    open_storage(settings, need_secrets=False, create=False)
     with database.connection_context():
         rows = access.athlete_rows()
     print(f"{'id':>4}  {'name':<20} {'platforms':<16} {'admitted (UTC)':<17} {'last message':<17} status")
@@ -280,7 +361,7 @@ def _set_blocked(settings: Settings, athlete: int, blocked: bool) -> int:
     from core import access
     from storage.db import database
 
-    open_storage(settings, need_secrets=False)
+    open_storage(settings, need_secrets=False, create=False)
     with database.connection_context():
         if not access.set_blocked(athlete, blocked):
             print(f"coach: there is no athlete {athlete} (see coach athletes).", file=sys.stderr)
@@ -305,7 +386,7 @@ def cmd_forget(settings: Settings, args: argparse.Namespace) -> int:
     from core.errors import NotFound
     from storage import db
 
-    open_storage(settings)
+    open_storage(settings, create=False)
 
     async def main() -> int:
         try:
@@ -342,12 +423,17 @@ def _forget_args(parser: argparse.ArgumentParser) -> None:
 
 
 Command = tuple[
-    str, Callable[[Settings, argparse.Namespace], int], Callable[[argparse.ArgumentParser], None] | None
+    str, Callable[["Settings", argparse.Namespace], int], Callable[[argparse.ArgumentParser], None] | None
 ]
 
 COMMANDS: dict[str, Command] = {
+    "init": ("Write a new ENCRYPTION_KEY to .env (refused over encrypted data)", cmd_init, None),
     "migrate": ("Create or upgrade the database schema", cmd_migrate, None),
-    "status": ("Show the configuration and what to set next", cmd_status, None),
+    "status": (
+        "Check the settings, database, key, Redis, worker and sync queue; say what to set next",
+        cmd_status,
+        _status_args,
+    ),
     "chat": (
         "Chat with the coach in this terminal (needs GEMINI_API_KEY and ENCRYPTION_KEY)",
         cmd_chat,
@@ -366,9 +452,34 @@ COMMANDS: dict[str, Command] = {
 }
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("coach")
+    except PackageNotFoundError:
+        return "unknown (not installed)"
+
+
+class _Version(argparse.Action):
+    """--version, reading the installed package's metadata only when asked."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest, nargs=0, help="print the version and exit")
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: Any) -> None:
+        print(f"coach {_version()}")
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Argument parser with one subcommand per process."""
-    parser = argparse.ArgumentParser(prog="coach", description="Coach: a training coach chat bot.")
+    parser = argparse.ArgumentParser(
+        prog="coach",
+        description="Coach: a training coach chat bot. Exit codes: 1 for a configuration or start-up "
+        "problem, 2 for a usage error.",
+    )
+    parser.add_argument("--version", action=_Version)
     sub = parser.add_subparsers(dest="command", required=True)
     for name, (help_text, _, configure) in COMMANDS.items():
         command = sub.add_parser(name, help=help_text, description=help_text)
@@ -378,18 +489,25 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Parse arguments, load settings and run the subcommand."""
+    """Parse arguments, load settings and run the subcommand.
+
+    Exit codes: 2 for a usage error (argparse's own), 1 for a configuration or start-up problem,
+    each said in one line on stderr.
+    """
     args = build_parser().parse_args(argv)
+    from core.config import load_settings
+    from core.errors import ConfigError, StartupError, ValidationError
+    from core.logs import setup_logging
+
     try:
         settings = load_settings()
         setup_logging(settings.log_level, settings.log_format)
         return COMMANDS[args.command][1](settings, args)
-    except ConfigError as exc:
-        print(f"coach: {exc.user_message}", file=sys.stderr)
-        return 2
-    except StartupError as exc:
+    except (ConfigError, StartupError, ValidationError) as exc:
         print(f"coach: {exc.user_message}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        return 130
 
 
 if __name__ == "__main__":

@@ -8,11 +8,13 @@ take an unhealthy webhook instance out of rotation.
 from __future__ import annotations
 
 import logging
+import os
 from typing import Any
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from core.errors import StartupError
 from storage import db
 
 logger = logging.getLogger(__name__)
@@ -53,6 +55,19 @@ async def serve(port: int, redis: Any = None, host: str = "0.0.0.0") -> web.AppR
     app.router.add_get("/healthz", _healthz)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
-    await web.TCPSite(runner, host, port).start()
+    await start_site(runner, host, port, "METRICS_PORT")
     logger.info("metrics and health on port %s", port)
     return runner
+
+
+async def start_site(runner: web.AppRunner, host: str | None, port: int, setting: str) -> None:
+    """Listen on ``port``, or stop the process with one line naming ``setting`` when it can't."""
+    try:
+        await web.TCPSite(runner, host, port).start()
+    except OSError as exc:
+        await runner.cleanup()
+        raise StartupError(
+            f"Can't listen on port {port} ({os.strerror(exc.errno) if exc.errno else type(exc).__name__}): "
+            "stop what uses it "
+            f"or set {setting} to a free port."
+        ) from None

@@ -26,6 +26,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import failures, slack_media
 from bot.markdown import plain, slack_markdown
+from bot.ops import start_site
 from core.commands import COMMANDS
 from core.config import Settings
 from core.conversation import Coach
@@ -324,10 +325,11 @@ async def run(
     settings: Settings,
     stop: asyncio.Event | None = None,
     *,
-    port: int = 3000,
+    port: int | None = None,
     path: str = "/slack/events",
 ) -> None:
-    """Serve Slack until ``stop`` is set: Socket Mode when SLACK_APP_TOKEN is set, else HTTP on ``port``."""
+    """Serve Slack until ``stop`` is set: Socket Mode when SLACK_APP_TOKEN is set, else HTTP on ``port``
+    (default SLACK_PORT)."""
     settings.require("slack_bot_token", *([] if settings.slack_app_token else ["slack_signing_secret"]))
     assert settings.slack_bot_token is not None
     client = web_client(settings.slack_bot_token.get_secret_value(), settings.slack_api_url)
@@ -344,10 +346,11 @@ async def run(
             await handler.close_async()
         return
     # app.start() runs aiohttp's run_app, which wants its own event loop; serve the same app in ours.
+    port = port or settings.slack_port
     runner = web.AppRunner(app.web_app(path=path, port=port))
     await runner.setup()
+    await start_site(runner, None, port, "SLACK_PORT")
     try:
-        await web.TCPSite(runner, port=port).start()
         logger.info("slack: listening on port %d at %s", port, path)
         await stop.wait()
     finally:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import getpass
 import sys
+import threading
 from typing import TextIO
 
 from bot.markdown import plain
@@ -33,6 +34,29 @@ def to_incoming(line: str, name: str, buttons: tuple[Button, ...]) -> Incoming:
     return Incoming(PLATFORM, name, name, text=text, user_name=name)
 
 
+def _reader(stdin: TextIO) -> asyncio.Queue[str]:
+    """Lines of ``stdin`` as they come, "" at the end, read by a daemon thread.
+
+    Not ``asyncio.to_thread(stdin.readline)``: at Ctrl-C, asyncio.run waits for its executor's
+    threads, and one blocked in readline holds the process until Enter is pressed.
+    """
+    loop = asyncio.get_running_loop()
+    lines: asyncio.Queue[str] = asyncio.Queue()
+
+    def pump() -> None:
+        while True:
+            line = stdin.readline()
+            try:
+                loop.call_soon_threadsafe(lines.put_nowait, line)
+            except RuntimeError:  # the loop closed: the chat is over
+                return
+            if not line:
+                return
+
+    threading.Thread(target=pump, name="coach-chat-stdin", daemon=True).start()
+    return lines
+
+
 async def chat(
     coach: Coach, name: str | None = None, stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout
 ) -> None:
@@ -40,12 +64,13 @@ async def chat(
     who = name or getpass.getuser()
     interactive = stdin.isatty()
     buttons: tuple[Button, ...] = ()
+    lines = _reader(stdin)
     if interactive:
         print("Coach is listening. /help for commands, Ctrl-D to leave.", file=stdout)
     while True:
         if interactive:
             print("you> ", end="", file=stdout, flush=True)
-        line = await asyncio.to_thread(stdin.readline)
+        line = await lines.get()
         if not line:
             break
         if not line.strip():

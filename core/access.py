@@ -22,6 +22,7 @@ from peewee import fn
 
 from core import actions, athletes, budgets
 from core.config import Settings
+from core.errors import ValidationError
 from core.messages import Incoming, Reply
 from core.metrics import TURNS_REFUSED
 from storage import db
@@ -187,10 +188,26 @@ async def admit(access: Access, incoming: Incoming) -> Verdict:
 # -- the operator's side (coach invite, coach athletes, coach block) ---------------------------
 
 
-def create_invitation(uses: int = 1, days: float = 7) -> str:
-    """A new invitation; returns the code, which is shown now and never stored."""
+def create_invitation(uses: int = 1, days: float = 7, *, first_run: bool = False) -> str:
+    """A new invitation; returns the code, which is shown now and never stored.
+
+    ``first_run`` (scripts/run, while nobody is admitted) revokes the earlier first-run invitation:
+    its code can't be shown again, so each run prints a new one and only the newest works.
+    """
+    if uses < 1 or days <= 0:
+        raise ValidationError("An invitation needs at least one use and a life of more than 0 days.")
     code = secrets.token_urlsafe(CODE_BYTES)
-    Invitation.create(code_hash=hash_code(code), max_uses=uses, expires_at=utcnow() + dt.timedelta(days=days))
+    with db.transaction():
+        if first_run:
+            Invitation.update(revoked_at=utcnow()).where(
+                Invitation.first_run & Invitation.revoked_at.is_null()
+            ).execute()
+        Invitation.create(
+            code_hash=hash_code(code),
+            max_uses=uses,
+            expires_at=utcnow() + dt.timedelta(days=days),
+            first_run=first_run,
+        )
     return code
 
 
@@ -208,12 +225,14 @@ def state(invitation: Invitation, now: dt.datetime | None = None) -> str:
     return "expired" if invitation.expires_at <= (now or utcnow()) else "open"
 
 
-def revoke(code: str) -> bool:
-    """Revoke an invitation by its code; False when no open one has it."""
+def revoke(code_or_id: str) -> bool:
+    """Revoke an invitation by its code or by the id ``coach invite --list`` shows; False when none is open."""
+    text = code_or_id.strip()
+    which = Invitation.code_hash == hash_code(text)
+    if text.isdigit():
+        which |= Invitation.id == int(text)
     return bool(
-        Invitation.update(revoked_at=utcnow())
-        .where((Invitation.code_hash == hash_code(code.strip())) & Invitation.revoked_at.is_null())
-        .execute()
+        Invitation.update(revoked_at=utcnow()).where(which & Invitation.revoked_at.is_null()).execute()
     )
 
 
@@ -254,9 +273,9 @@ def athlete_rows() -> list[AthleteRow]:
     ]
 
 
-def any_athlete() -> bool:
-    """Whether anyone is admitted yet."""
-    return Athlete.select().exists()
+def anyone_on_a_messenger() -> bool:
+    """Whether anyone is admitted on Telegram or Slack yet (the terminal's own user doesn't count)."""
+    return ChatIdentity.select().where(ChatIdentity.platform != "terminal").exists()
 
 
 def set_blocked(athlete_id: int, blocked: bool) -> bool:

@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
+from pathlib import Path
 
-from peewee import OperationalError
+from peewee import Database, OperationalError
 
 from core import recovery
 from core.access import Access
 from core.budgets import Budgets
-from core.config import Settings, masked_url
+from core.config import Settings, coach_home, env_file, masked_url
 from core.conversation import Coach, Limits, Locker, PlanRunner
 from core.errors import StartupError
 from core.intervals import IntervalsPool
 from core.llm import GeminiModel
-from storage.crypto import Cipher
-from storage.db import open_database
+from storage.crypto import Cipher, stored_secrets_state
+from storage.db import open_database, secrets
 from storage.migrate import migrate
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -33,13 +37,24 @@ class Runtime:
         await self.model.aclose()
 
 
-def open_storage(settings: Settings, *, need_secrets: bool = True) -> list[str]:
-    """Open the database and bring its schema up to date (every process does this on start).
+def sqlite_path(settings: Settings) -> Path | None:
+    """The SQLite file DATABASE_URL names, or None for PostgreSQL and in-memory databases."""
+    path = settings.database_url.removeprefix("sqlite:///")
+    return Path(path) if path != settings.database_url and path not in ("", ":memory:") else None
 
-    Returns the migrations applied now.
-    """
-    if need_secrets:
-        settings.require("encryption_key")
+
+def _missing_database(settings: Settings) -> StartupError:
+    return StartupError(
+        f"There is no database at {settings.database_url}: run coach migrate to create it, "
+        f"or set COACH_HOME (now {coach_home()}) or DATABASE_URL to where it is."
+    )
+
+
+def connect_storage(settings: Settings, *, create: bool = True) -> Database:
+    """Open the database of DATABASE_URL, refusing to create an SQLite file unless ``create``."""
+    sqlite = sqlite_path(settings)
+    if sqlite is not None and not create and not sqlite.exists():
+        raise _missing_database(settings)
     cipher = Cipher(settings.encryption_key.get_secret_value()) if settings.encryption_key else None
     db = open_database(settings.database_url, cipher)
     try:
@@ -47,14 +62,54 @@ def open_storage(settings: Settings, *, need_secrets: bool = True) -> list[str]:
     except OperationalError as exc:
         # The driver's first line says why (refused, unknown database, bad password), never the password.
         reason = " ".join(str(exc).splitlines()[0].rpartition("failed: ")[2].split())
-        sqlite = settings.database_url.startswith("sqlite")
         todo = "check that its folder exists and is writable" if sqlite else "start PostgreSQL"
         raise StartupError(
             f"The database is not reachable at {masked_url(settings.database_url)} ({reason}): "
             f"{todo} or set DATABASE_URL."
         ) from None
-    db.close()
+    finally:
+        db.close()
+    return db
+
+
+def secrets_problem(settings: Settings, db: Database) -> str | None:
+    """Why the stored API keys can't be read with ENCRYPTION_KEY, in one sentence; None when they can."""
+    with db.connection_context():
+        found = stored_secrets_state(db, secrets.cipher)
+    where = masked_url(settings.database_url)
+    if found == "no key":
+        return (
+            f"The database at {where} holds API keys encrypted with a key that is not set: restore the "
+            f"ENCRYPTION_KEY it was written with (the .env backup) to {env_file()} or the environment. "
+            "A new key can't read them."
+        )
+    if found == "wrong key":
+        return (
+            f"ENCRYPTION_KEY does not decrypt the API keys stored in {where}: restore the key it was written "
+            "with. To change keys, set ENCRYPTION_KEY=new,old and run coach rotate-key."
+        )
+    return None
+
+
+def open_storage(settings: Settings, *, need_secrets: bool = True, create: bool = True) -> list[str]:
+    """Open the database, check its stored secrets decrypt, and bring its schema up to date.
+
+    Every process does this on start; nothing is written when the key is wrong or missing.
+    Returns the migrations applied now.
+    """
+    db = connect_storage(settings, create=create)
+    problem = secrets_problem(settings, db)
+    if problem:
+        raise StartupError(problem)
+    if need_secrets:
+        settings.require("encryption_key")
     return migrate(db)
+
+
+def announce(settings: Settings) -> None:
+    """Log which .env and database a long-running process uses: the first thing to check when data looks gone."""
+    found = "" if env_file().exists() else " (not found: environment only)"
+    logger.info("settings from %s%s; database %s", env_file(), found, masked_url(settings.database_url))
 
 
 def make_model(settings: Settings) -> GeminiModel | None:

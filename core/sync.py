@@ -483,6 +483,13 @@ async def drain(pool: IntervalsPool, *, batch: int = 50, concurrency: int = 4) -
     return counts
 
 
+def queue_summary() -> tuple[int, dt.datetime | None]:
+    """How many changes wait for Intervals.icu, and since when the oldest has (naive UTC)."""
+    waiting = SyncQueue.select(SyncQueue.created_at).where(_is_open())
+    oldest = waiting.order_by(SyncQueue.created_at).first()
+    return waiting.count(), oldest.created_at if oldest else None
+
+
 def last_error(item_id: str) -> str:
     """The last error stored on a queue item."""
     return str(SyncQueue.get_by_id(item_id).error or "unknown error")

@@ -18,7 +18,7 @@ from bot.ops import serve
 from core import recovery, sync
 from core.config import Settings, load_settings
 from core.logs import setup_logging
-from core.runtime import make_model, make_pool, open_storage
+from core.runtime import announce, make_model, make_pool, open_storage
 from jobs import tasks
 from jobs.enqueue import retry_scheduler
 
@@ -36,6 +36,7 @@ async def startup(ctx: dict[str, Any]) -> None:
     ctx["settings"] = settings
     ctx["resources"] = resources = contextlib.AsyncExitStack()
     open_storage(settings)
+    announce(settings)
     ctx["pool"] = make_pool(settings)
     resources.push_async_callback(ctx["pool"].aclose)
     ctx["model"] = make_model(settings)

@@ -18,7 +18,7 @@ def migrate(db: Database, target: str | None = None) -> list[str]:
     with db.connection_context():
         applied: list[str] = Runner(db, directory=str(MIGRATIONS_DIR)).up(target)
     for name in applied:
-        logger.info("migration applied: %s", name)
+        logger.debug("migration applied: %s", name)
     return applied
 
 

@@ -303,6 +303,8 @@ class Invitation(BaseModel):
     created_at = DateTimeField(default=utcnow)
     expires_at = DateTimeField()
     revoked_at = DateTimeField(null=True)
+    # Made by scripts/run for the owner's first step; a later run revokes it and prints a new one.
+    first_run = BooleanField(default=False)
 
 
 class Stranger(BaseModel):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -20,12 +21,16 @@ from tests.fakes.gemini import FakeGemini
 from tests.fakes.intervals import FakeIntervals
 from tests.fakes.slack import FakeSlack
 from tests.fakes.telegram import FakeTelegram
+from tests.helpers import clock as shifted
 
 POSTGRES_URL = os.environ.get("COACH_TEST_POSTGRES_URL")
 REDIS_URL = os.environ.get("COACH_TEST_REDIS_URL")
 REQUIRE_SERVICES = os.environ.get("COACH_REQUIRE_SERVICES") == "1"
 
 ENCRYPTION_KEY = Fernet.generate_key().decode()
+# Settings never come from the checkout's own .env (an operator's keys and database): every test,
+# and every process a test starts, reads COACH_HOME's, an empty folder unless the test sets another.
+os.environ["COACH_HOME"] = tempfile.mkdtemp(prefix="coach-home-")
 
 
 def _reset_postgres(db: Database) -> None:
@@ -212,13 +217,22 @@ async def notifier(notifier_settings: Any) -> AsyncIterator[Any]:
     await n.aclose()
 
 
+@pytest.fixture(autouse=True)
+def shifted_clock() -> Iterator[None]:
+    """Every test's "now": the real moment, moved by COACH_TEST_CLOCK_SHIFT_DAYS when set."""
+    from storage import clock
+
+    clock.hooks.now = shifted.now if shifted.SHIFT else None
+    yield
+    clock.hooks.now = None
+
+
 @pytest.fixture
-def set_clock() -> Iterator[Any]:
-    """Fix ``core.clock.now()`` at a moment of the test's choosing (the fake clock of the schedules)."""
-    from core import clock
+def set_clock(shifted_clock: None) -> Iterator[Any]:
+    """Fix the one clock (``storage.clock``, read by core and storage alike) at a moment of the test's choosing."""
+    from storage import clock
 
     def at(moment: Any) -> None:
         clock.hooks.now = lambda: moment
 
     yield at
-    clock.hooks.now = None

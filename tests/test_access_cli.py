@@ -71,7 +71,7 @@ def test_invite_prints_the_code_and_the_telegram_link(
     assert "open" in listed.stdout and "0/3" in listed.stdout and code not in listed.stdout
     assert coach(tmp_path, "invite", "--revoke", code).stdout.startswith("Revoked.")
     again = coach(tmp_path, "invite", "--revoke", code)
-    assert again.returncode == 1 and "no invitation has that code" in again.stderr
+    assert again.returncode == 1 and "no open invitation has that id or code" in again.stderr
     assert "revoked" in coach(tmp_path, "invite", "--list").stdout
 
 

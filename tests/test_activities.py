@@ -13,8 +13,9 @@ from core.intervals import IntervalsPool
 from storage.models import Activity, Wellness
 from tests.fakes.intervals import FakeIntervals
 from tests.helpers.athletes import make_athlete
+from tests.helpers.clock import today
 
-TODAY = dt.date.today()
+TODAY = today()
 
 
 def day(offset: int) -> str:

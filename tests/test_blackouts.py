@@ -16,8 +16,9 @@ from tests.fakes.gemini import FakeGemini, call, calls, json_reply, text
 from tests.fakes.intervals import FakeIntervals
 from tests.helpers.athletes import make_athlete
 from tests.helpers.chat import next_weekday, pressed, said
+from tests.helpers.clock import today
 
-TODAY = dt.date.today()
+TODAY = today()
 
 
 MONDAY = next_weekday(1)

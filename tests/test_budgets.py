@@ -22,6 +22,7 @@ from storage.models import ConversationTurn, Usage
 from tests.fakes.gemini import FakeGemini, count_tokens, text
 from tests.fakes.slack import SIGNING_SECRET, FakeSlack, event_message, signed_body_headers
 from tests.fakes.telegram import FakeTelegram
+from tests.helpers.clock import utcnow
 
 CHAT = 7373
 CoachFactory = Callable[..., Coach]
@@ -178,12 +179,8 @@ async def test_the_worker_logs_an_athlete_over_half_the_daily_budget(
     from jobs.tasks import _budget_alerts
 
     heavy, light = await athlete("1"), await athlete("2")
-    Usage.create(
-        athlete=heavy, budget="tokens", window_start=dt.datetime.now(dt.UTC).replace(tzinfo=None), amount=600
-    )
-    Usage.create(
-        athlete=light, budget="tokens", window_start=dt.datetime.now(dt.UTC).replace(tzinfo=None), amount=400
-    )
+    Usage.create(athlete=heavy, budget="tokens", window_start=utcnow(), amount=600)
+    Usage.create(athlete=light, budget="tokens", window_start=utcnow(), amount=400)
     with caplog.at_level(logging.WARNING, logger="jobs.tasks"):
         await _budget_alerts({"settings": load_settings(model_tokens_per_day=1000)})
     [alert] = [r.getMessage() for r in caplog.records]

@@ -14,6 +14,7 @@ from core import availability, cache, plans
 from core.fields import WorkoutDraft
 from storage import db as storage_db
 from storage.models import Athlete, TrainingAvailability
+from tests.helpers.clock import today
 
 
 async def test_availability_write_then_read_is_fresh(db: Database) -> None:
@@ -32,7 +33,7 @@ async def test_availability_write_then_read_is_fresh(db: Database) -> None:
 async def test_new_plan_replaces_the_cached_one(db: Database) -> None:
     athlete = Athlete.create(name="Ann").id
     assert await plans.current_plan(athlete) is None
-    start = dt.date.today() + dt.timedelta(days=1)
+    start = today() + dt.timedelta(days=1)
     request = plans.PlanRequest(athlete, 3, start, "endurance")
     draft = WorkoutDraft(date=start, title="Z2", type="Run", duration_minutes=40, tss=30)
     await storage_db.call(plans._save, plans.Draft(request, [draft], [], "Easy days.", "test"))

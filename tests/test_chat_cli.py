@@ -14,9 +14,10 @@ from storage.models import PlannedWorkout, WeeklyTrainingPlan
 from tests.conftest import ENCRYPTION_KEY
 from tests.fakes.gemini import FakeGemini, call, json_reply, text
 from tests.fakes.intervals import FakeIntervals
+from tests.helpers.clock import today
 from tests.helpers.markdown import MODEL_MARKDOWN, WORDS, markup_left
 
-TOMORROW = dt.date.today() + dt.timedelta(days=1)
+TOMORROW = today() + dt.timedelta(days=1)
 
 
 def test_piped_session_replays_end_to_end(

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from cli import main
 from core.config import load_settings
 from core.errors import ConfigError
 from storage.migrate import MIGRATIONS_DIR
+from tests.conftest import REDIS_URL
 
 
-def test_defaults_need_no_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: object) -> None:
-    monkeypatch.chdir(str(tmp_path))
+def test_defaults_need_no_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("COACH_HOME", str(tmp_path))
     settings = load_settings()
-    assert settings.database_url == "sqlite:///coach.db"
+    assert settings.database_url == f"sqlite:///{tmp_path / 'coach.db'}"
     assert settings.intervals_base_url == "https://intervals.icu"
 
 
@@ -33,8 +36,8 @@ def test_missing_required_settings_are_listed() -> None:
     assert missing.value.user_message == "Missing configuration: set ENCRYPTION_KEY, TELEGRAM_BOT_TOKEN."
 
 
-def test_an_empty_value_is_missing(monkeypatch: pytest.MonkeyPatch, tmp_path: object) -> None:
-    monkeypatch.chdir(str(tmp_path))
+def test_an_empty_value_is_missing(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("COACH_HOME", str(tmp_path))
     monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "")  # "TELEGRAM_BOT_TOKEN=" left in .env
     with pytest.raises(ConfigError) as missing:
         load_settings().require("telegram_bot_token")
@@ -46,30 +49,36 @@ def test_secrets_never_print() -> None:
     assert "AIza-secret-value" not in repr(settings)
 
 
-def test_coach_migrate_creates_the_database(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: object, capsys: pytest.CaptureFixture[str]
+def test_coach_migrate_creates_the_database_in_one_line(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.chdir(str(tmp_path))
+    monkeypatch.setenv("COACH_HOME", str(tmp_path))
     monkeypatch.delenv("DATABASE_URL", raising=False)
     assert main(["migrate"]) == 0
     every = len(list(MIGRATIONS_DIR.glob("0*.py")))
-    assert f"{every} migration(s) applied" in capsys.readouterr().out
+    out = capsys.readouterr()
+    assert (
+        out.out == f"Created the database sqlite:///{tmp_path / 'coach.db'} ({every} migration(s) applied).\n"
+    )
+    assert "migration applied" not in out.err
     assert main(["migrate"]) == 0
-    assert "0 migration(s) applied" in capsys.readouterr().out
+    assert capsys.readouterr().out == f"Database sqlite:///{tmp_path / 'coach.db'} is up to date.\n"
 
 
 def test_bad_config_exits_with_a_message(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setenv("DATABASE_URL", "oracle://x")
-    assert main(["migrate"]) == 2
+    assert main(["migrate"]) == 1
     assert "DATABASE_URL" in capsys.readouterr().err
 
 
 def test_status_names_the_settings_still_missing(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: object, capsys: pytest.CaptureFixture[str]
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.chdir(str(tmp_path))
+    monkeypatch.setenv("COACH_HOME", str(tmp_path))
+    monkeypatch.setenv("REDIS_URL", REDIS_URL or "redis://127.0.0.1:1/0")
+    assert main(["migrate"]) == 0
     for name in (
         "GEMINI_API_KEY",
         "TELEGRAM_BOT_TOKEN",
@@ -79,9 +88,10 @@ def test_status_names_the_settings_still_missing(
     ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "123:abc")
-    assert main(["status"]) == 0
+    capsys.readouterr()
+    main(["status"])
     out = capsys.readouterr().out
-    assert "Next: set GEMINI_API_KEY" in out and "SLACK_BOT_TOKEN" in out
+    assert "Next:         set GEMINI_API_KEY" in out and "SLACK_BOT_TOKEN" in out
     assert "TELEGRAM_BOT_TOKEN" not in out
 
 

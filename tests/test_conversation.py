@@ -32,8 +32,9 @@ from tests.fakes.gemini import (
 from tests.fakes.intervals import FakeIntervals
 from tests.helpers.athletes import make_athlete
 from tests.helpers.chat import next_weekday, pressed, said
+from tests.helpers.clock import today
 
-TODAY = dt.date.today()
+TODAY = today()
 
 
 async def add_ride(pool: IntervalsPool, athlete: int, day: dt.date, title: str = "Tempo ride") -> str:

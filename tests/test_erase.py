@@ -23,6 +23,7 @@ from tests.fakes.gemini import FakeGemini, call, json_reply, text
 from tests.fakes.intervals import FakeIntervals
 from tests.fakes.slack import SIGNING_SECRET, FakeSlack, block_action, event_message, slash_command
 from tests.fakes.telegram import FakeTelegram
+from tests.helpers.clock import today
 from tests.helpers.telegram_bot import polling
 from tests.test_telegram import plan
 
@@ -100,7 +101,7 @@ async def test_forget_erases_every_row_of_the_athlete_and_nothing_in_intervals(
     fake_intervals: FakeIntervals,
     pool: IntervalsPool,
 ) -> None:
-    tomorrow = dt.date.today() + dt.timedelta(days=1)
+    tomorrow = today() + dt.timedelta(days=1)
     ann = await admitted(fake_telegram, ANN)
     bob = await admitted(fake_telegram, BOB)
     fake_intervals.add_athlete("i1001", KEY)

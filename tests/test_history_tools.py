@@ -22,8 +22,9 @@ from core.tools.history import (
 from storage.models import Activity, Athlete, NutritionEntry, Wellness
 from tests.fakes.intervals import FakeIntervals
 from tests.helpers.athletes import make_athlete
+from tests.helpers.clock import today
 
-TODAY = dt.date.today()
+TODAY = today()
 KEY_B = "key-b-0123456789"
 
 

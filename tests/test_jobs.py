@@ -21,9 +21,10 @@ from storage import db as storage_db
 from storage.models import PlannedWorkout, SyncQueue, utcnow
 from tests.fakes.intervals import FakeIntervals
 from tests.helpers.athletes import make_athlete
+from tests.helpers.clock import today
 from tests.helpers.plans import generations_used
 
-SOON = dt.date.today() + dt.timedelta(days=3)
+SOON = today() + dt.timedelta(days=3)
 
 
 def ride(day: dt.date = SOON, title: str = "Tempo") -> dict[str, Any]:
@@ -353,7 +354,7 @@ async def test_plan_generation_job(
 
     worker = planner
     athlete = await telegram_athlete(fake_intervals)
-    start = dt.date.today() + dt.timedelta(days=1)
+    start = today() + dt.timedelta(days=1)
     no_bike = start + dt.timedelta(days=1)
     await availability.update_availability(
         athlete, {"day_of_week": day_of_week(no_bike), "bike_access": False}

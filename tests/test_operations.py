@@ -20,6 +20,7 @@ from tests.conftest import ENCRYPTION_KEY, REDIS_URL, REQUIRE_SERVICES
 from tests.fakes.gemini import FakeGemini, call, text
 from tests.fakes.intervals import FakeIntervals
 from tests.fakes.telegram import FakeTelegram
+from tests.helpers.clock import today
 
 API_KEY = "key-ops-secret-98765"
 TITLE = "Secret tempo title 4711"
@@ -110,11 +111,12 @@ def test_bot_and_worker_expose_metrics_and_health_and_log_no_secrets(
     fake_telegram: FakeTelegram,
 ) -> None:
     fake_intervals.add_athlete("i1001", API_KEY)
-    day = (dt.date.today() + dt.timedelta(days=3)).isoformat()
+    day = (today() + dt.timedelta(days=3)).isoformat()
     fake_gemini.script(
         call("create_planned_workout", {"date": day, "title": TITLE, "type": "Run", "duration_minutes": 50}),
         text("Added. I'll sync it."),
     )
+    subprocess.run([sys.executable, "-m", "cli", "migrate"], env=env, cwd=tmp_path, check=True)
     invited = subprocess.run(
         [sys.executable, "-m", "cli", "invite"], env=env, cwd=tmp_path, capture_output=True, text=True
     )

@@ -15,9 +15,10 @@ from tests.fakes.gemini import FakeGemini, call, count_tokens, json_reply, text
 from tests.fakes.intervals import FakeIntervals
 from tests.helpers.athletes import make_athlete
 from tests.helpers.chat import pressed, said
+from tests.helpers.clock import today
 from tests.helpers.plans import SWEET_SPOT, generations_used
 
-START = dt.date.today() + dt.timedelta(days=1)
+START = today() + dt.timedelta(days=1)
 
 
 def plan(title: str, minutes: int = 60) -> dict[str, Any]:

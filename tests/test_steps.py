@@ -16,9 +16,10 @@ from core.workout_text import outline, render
 from storage.models import PlannedWorkout
 from tests.fakes.intervals import FakeIntervals
 from tests.helpers.athletes import make_athlete
+from tests.helpers.clock import today
 from tests.helpers.plans import SWEET_SPOT
 
-DAY = (dt.date.today() + dt.timedelta(days=2)).isoformat()
+DAY = (today() + dt.timedelta(days=2)).isoformat()
 
 SEATED: dict[str, Any] = {
     "date": DAY,
@@ -84,7 +85,7 @@ async def test_structured_workout_reaches_intervals_as_workout_text(
     [event] = fake_intervals.events("i1001")
     assert event["description"].startswith("Stay seated.\n\n- Warmup 10m ramp 50-70%")
     assert len(event["workout_doc"]["steps"]) == 4 and event["moving_time"] == 3600
-    system = context.build(athlete, dt.date.today())
+    system = context.build(athlete, today())
     assert "Ride | 60min | TSS" in system and "main set 3x(10m 90%, 5m 55%) | «Stay seated.»" in system
 
     # Longer intervals without new steps would disagree with them: refused, nothing changes.

@@ -39,6 +39,7 @@ def test_migrating_an_old_database_keeps_its_rows(backend: str, tmp_path: Path) 
             "0007_workout_steps",
             "0008_pushes",
             "0009_blackouts_and_undo",
+            "0010_invitation_first_run",
         ]
         assert migrate(db) == [
             "0002_sync_queue",
@@ -49,6 +50,7 @@ def test_migrating_an_old_database_keeps_its_rows(backend: str, tmp_path: Path) 
             "0007_workout_steps",
             "0008_pushes",
             "0009_blackouts_and_undo",
+            "0010_invitation_first_run",
         ]
         assert migrate(db) == []
 

@@ -20,12 +20,13 @@ from storage.models import Athlete, PendingAction, PlannedWorkout, WeeklyTrainin
 from tests.fakes.gemini import FakeGemini, call, delay, json_reply, text
 from tests.fakes.intervals import FakeIntervals
 from tests.fakes.telegram import FakeTelegram
+from tests.helpers.clock import today
 from tests.helpers.markdown import MODEL_MARKDOWN, WORDS, markup_left
 from tests.helpers.plans import generations_used
 from tests.helpers.telegram_bot import polling
 
 CHAT = 4242
-SOON = dt.date.today() + dt.timedelta(days=2)
+SOON = today() + dt.timedelta(days=2)
 
 
 @pytest.fixture
@@ -153,7 +154,7 @@ async def test_generate_plan_press_is_answered_edited_and_runs_once(
     buttons = asked["reply_markup"]["inline_keyboard"][0]
     assert [b["text"] for b in buttons] == ["Generate plan", "Cancel"]
 
-    fake_gemini.script(json_reply(plan(dt.date.today() + dt.timedelta(days=1))))
+    fake_gemini.script(json_reply(plan(today() + dt.timedelta(days=1))))
     generate = buttons[0]["callback_data"]
     fake_telegram.push_callback(CHAT, asked["message_id"], generate)
     fake_telegram.push_callback(CHAT, asked["message_id"], generate)

@@ -13,9 +13,10 @@ from tests.fakes.gemini import FakeGemini, call, json_reply, text
 from tests.fakes.intervals import FakeIntervals
 from tests.helpers.athletes import make_athlete
 from tests.helpers.chat import next_weekday, pressed, said
+from tests.helpers.clock import today
 from tests.helpers.plans import SWEET_SPOT
 
-START = dt.date.today() + dt.timedelta(days=1)
+START = today() + dt.timedelta(days=1)
 
 
 def ride(day: dt.date, title: str, **extra: Any) -> dict[str, Any]:

@@ -14,8 +14,9 @@ from core.intervals import IntervalsPool
 from storage.models import PlannedWorkout, SyncQueue
 from tests.fakes.intervals import FakeIntervals
 from tests.helpers.athletes import make_athlete
+from tests.helpers.clock import today
 
-TOMORROW = (dt.date.today() + dt.timedelta(days=2)).isoformat()
+TOMORROW = (today() + dt.timedelta(days=2)).isoformat()
 SECRET_TITLE = "Threshold 3x12 secret-title"
 KEY = "key-a-0123456789"
 
@@ -237,9 +238,9 @@ async def test_list_defaults_to_fourteen_days_in_the_athletes_zone(
     db: Database, fake_intervals: FakeIntervals, pool: IntervalsPool
 ) -> None:
     athlete = await make_athlete("lea", fake_intervals, key=KEY)
-    today = dt.date.today()
+    start = today()
     for offset in (0, 5, 14, 20):
-        day = (today + dt.timedelta(days=offset)).isoformat()
+        day = (start + dt.timedelta(days=offset)).isoformat()
         await workouts.create_workout(pool, athlete, ride(date=day, title=f"d{offset}"), override=True)
     listed = await workouts.list_workouts(athlete)
     titles = [w["title"] for w in listed.data["workouts"]]
@@ -281,7 +282,7 @@ async def test_a_days_workouts_read_morning_afternoon_evening_then_any_time_ever
     from storage.models import Push
 
     athlete = await make_athlete("ann", fake_intervals, key=KEY)
-    day = dt.date.today() + dt.timedelta(days=3)
+    day = today() + dt.timedelta(days=3)
     slots = {
         "Evening swim": "evening",
         "Any time stretch": None,

@@ -6,6 +6,7 @@ import datetime as dt
 
 from core.clock import day_of_week
 from core.messages import Incoming, Reply
+from tests.helpers.clock import today
 
 
 def said(user: str, words: str) -> Incoming:
@@ -21,7 +22,7 @@ def pressed(user: str, reply: Reply, label: str) -> Incoming:
 
 def next_weekday(weekday: int, after: dt.date | None = None) -> dt.date:
     """The first date after ``after`` (default today) on the design weekday ``weekday`` (0 = Sunday)."""
-    day = (after or dt.date.today()) + dt.timedelta(days=1)
+    day = (after or today()) + dt.timedelta(days=1)
     while day_of_week(day) != weekday:
         day += dt.timedelta(days=1)
     return day
