@@ -16,7 +16,7 @@ import tempfile
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from bench import context_size, crowd, drain, memory, round_trips, turns
+from bench import cli_start, context_size, crowd, drain, memory, round_trips, turns
 from bench.common import BenchEnv, Section, Stopwatch
 from bench.report import machine, markdown, text
 from tests.fakes.intervals import FakeIntervals
@@ -29,6 +29,7 @@ BENCHMARKS: dict[str, Callable[[BenchEnv], Awaitable[Section]]] = {
     "drain": drain.run,
     "memory": memory.run,
     "crowd": crowd.run,
+    "cli": cli_start.run,
 }
 
 

@@ -16,8 +16,9 @@ from core.conversation import Coach, Limits, Locker, PlanRunner
 from core.errors import StartupError
 from core.intervals import IntervalsPool
 from core.llm import GeminiModel
-from storage.crypto import Cipher, stored_secrets_state
+from storage.crypto import Cipher
 from storage.db import open_database, secrets
+from storage.keycheck import stored_secrets_state
 from storage.migrate import migrate
 
 logger = logging.getLogger(__name__)

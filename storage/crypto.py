@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
 
@@ -49,36 +47,3 @@ class Cipher:
             return self._fernet.rotate(token.encode()).decode()
         except InvalidToken:
             raise DecryptionError("stored value does not decrypt with ENCRYPTION_KEY") from None
-
-
-def stored_secrets_state(db: Any, cipher: Cipher | None) -> str:
-    """Whether the secrets stored in ``db`` can be read: "none" stored, "ok", "no key" or "wrong key".
-
-    Reads the raw column (no field conversion), the oldest and the newest value of each encrypted
-    column: enough to tell a replaced key from the right one without decrypting a whole sync queue.
-    """
-    from storage.models import ALL_MODELS, EncryptedTextField
-
-    samples: list[str] = []
-    for model in ALL_MODELS:
-        table = model._meta.table_name
-        for field in (f for f in model._meta.sorted_fields if isinstance(f, EncryptedTextField)):
-            if not db.table_exists(table):
-                continue
-            for order in ("ASC", "DESC"):
-                row = db.execute_sql(
-                    f'SELECT "{field.column_name}" FROM "{table}" WHERE "{field.column_name}" IS NOT NULL '
-                    f'ORDER BY "{model._meta.primary_key.column_name}" {order} LIMIT 1'
-                ).fetchone()
-                if row:
-                    samples.append(row[0])
-    if not samples:
-        return "none"
-    if cipher is None:
-        return "no key"
-    try:
-        for token in samples:
-            cipher.decrypt(token)
-    except DecryptionError:
-        return "wrong key"
-    return "ok"
