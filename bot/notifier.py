@@ -3,11 +3,19 @@
 Used by the worker (plan previews with their buttons, sync-failure and refused-key
 notices, the coach's own pushes) without running any adapter's event loop: it
 holds a plain Telegram bot and a Slack Web API client.
+
+A platform that does not answer at start is asked again in the background while the
+worker goes on; until it answers, its chats are skipped, so nothing counts as delivered
+there and pushes and notices are given again by a later pass.
 """
 
 from __future__ import annotations
 
+import asyncio
+import functools
+import itertools
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
@@ -18,11 +26,16 @@ from bot import slack, telegram
 from bot.invite_link import api_urls
 from core import athletes
 from core.config import Settings
+from core.errors import StartupError, Unreachable
 from core.messages import Reply
 from core.metrics import MESSAGES
 from storage import db
 
 logger = logging.getLogger(__name__)
+
+# Seconds between the background checks of a platform that does not answer; the last repeats.
+RECHECK_SECONDS = (5.0, 30.0, 60.0)
+NAMES = {telegram.PLATFORM: "Telegram", slack.PLATFORM: "Slack"}
 
 
 class Notifier:
@@ -42,16 +55,55 @@ class Notifier:
             self._slack = slack.web_client(
                 settings.slack_bot_token.get_secret_value(), settings.slack_api_url
             )
+        self._down: set[str] = set()
+        self._rechecks: list[asyncio.Task[None]] = []
+
+    @property
+    def waiting(self) -> bool:
+        """Whether a platform does not answer, so a message that reached no chat may reach one later."""
+        return bool(self._down)
 
     async def start(self) -> None:
-        """Open connections, checking the tokens (Telegram's getMe, Slack's auth.test)."""
+        """Open connections, checking the tokens (Telegram's getMe, Slack's auth.test).
+
+        A refused token is a StartupError; a platform that does not answer is one warning line,
+        and is asked again in the background.
+        """
         if self._telegram is not None:
-            await telegram.initialize(self._telegram, self._telegram_url)
+            await self._start(
+                telegram.PLATFORM, functools.partial(telegram.initialize, self._telegram, self._telegram_url)
+            )
         if self._slack is not None:
-            await slack.check_token(self._slack)
+            await self._start(slack.PLATFORM, functools.partial(slack.check_token, self._slack))
+
+    async def _start(self, platform: str, check: Callable[[], Awaitable[None]]) -> None:
+        try:
+            await check()
+        except Unreachable as exc:
+            logger.warning("%s Starting anyway: messages wait until it answers.", exc.user_message)
+            self._down.add(platform)
+            self._rechecks.append(asyncio.create_task(self._until_back(platform, check)))
+
+    async def _until_back(self, platform: str, check: Callable[[], Awaitable[None]]) -> None:
+        for attempt in itertools.count():
+            await asyncio.sleep(RECHECK_SECONDS[min(attempt, len(RECHECK_SECONDS) - 1)])
+            try:
+                await check()
+            except Unreachable:
+                continue
+            except StartupError as exc:
+                # It answers but refuses the token: only the operator can help, so stop asking.
+                logger.error("%s Messages to %s wait for a restart.", exc.user_message, NAMES[platform])
+                return
+            self._down.discard(platform)
+            logger.info("%s answers again: messages go out", NAMES[platform])
+            return
 
     async def aclose(self) -> None:
-        """Close connections."""
+        """Stop the background checks, close connections."""
+        for task in self._rechecks:
+            task.cancel()
+        await asyncio.gather(*self._rechecks, return_exceptions=True)
         if self._telegram is not None:
             await self._telegram.shutdown()
 
@@ -59,6 +111,9 @@ class Notifier:
         """Send ``reply`` to every chat of the athlete; returns how many chats got it."""
         delivered = 0
         for platform, chat_id in await db.call(athletes.identities, athlete_id):
+            if platform in self._down:
+                logger.warning("notify athlete %s on %s waits: it does not answer", athlete_id, platform)
+                continue
             try:
                 if platform == telegram.PLATFORM and self._telegram is not None:
                     await telegram.send(self._telegram, chat_id, reply)

@@ -30,7 +30,7 @@ from bot.ops import start_site
 from core.commands import COMMANDS
 from core.config import Settings
 from core.conversation import Coach
-from core.errors import StartupError
+from core.errors import StartupError, Unreachable
 from core.messages import Button, Incoming, Reply
 
 logger = logging.getLogger(__name__)
@@ -177,8 +177,9 @@ def web_client(token: str, api_url: str | None = None) -> AsyncWebClient:
 async def check_token(client: AsyncWebClient, app_token: str | None = None) -> None:
     """Ask Slack whether it accepts the bot token (auth.test) and, for Socket Mode, the app token.
 
-    A refusal is a StartupError naming the setting. The app token is tried with
-    apps.connections.open, as Socket Mode would: left to slack-sdk, a refused one is retried forever.
+    A refusal is a StartupError naming the setting; no answer (network, 5xx) is Unreachable. The app
+    token is tried with apps.connections.open, as Socket Mode would: left to slack-sdk, a refused one
+    is retried forever.
     """
     await _accepted(client.auth_test(), "SLACK_BOT_TOKEN", "the Bot User OAuth Token (xoxb-…)", client)
     if app_token is not None:
@@ -189,15 +190,19 @@ async def check_token(client: AsyncWebClient, app_token: str | None = None) -> N
 async def _accepted(call: Awaitable[Any], setting: str, what: str, client: AsyncWebClient) -> None:
     try:
         await call
+        return
     except SlackApiError as exc:
-        raise StartupError(
-            f"Slack refused {setting} ({exc.response.get('error')}): set {setting} to {what}."
-        ) from None
+        # A 5xx, or rate limits past the retries, is Slack failing to answer, not refusing the token.
+        if exc.response.status_code < 500 and exc.response.status_code != 429:
+            raise StartupError(
+                f"Slack refused {setting} ({exc.response.get('error')}): set {setting} to {what}."
+            ) from None
+        reason = f"HTTP {exc.response.status_code}"
     except (*SLACK_DOWN, OSError) as exc:
-        raise StartupError(
-            f"Slack is not reachable at {client.base_url} ({type(exc).__name__}): "
-            "check the network or set SLACK_API_URL."
-        ) from None
+        reason = type(exc).__name__
+    raise Unreachable(
+        f"Slack is not reachable at {client.base_url} ({reason}): check the network or set SLACK_API_URL."
+    )
 
 
 def _is_connect(text: str | None) -> bool:

@@ -36,7 +36,7 @@ from bot.telegram_media import attachment
 from bot.telegram_rate import RepliesFirst
 from core.config import Settings
 from core.conversation import Coach
-from core.errors import StartupError
+from core.errors import StartupError, Unreachable
 from core.messages import Incoming, Reply
 
 logger = logging.getLogger(__name__)
@@ -243,7 +243,8 @@ def build_app(
 async def initialize(
     part: Application[Any, Any, Any, Any, Any, Any] | ExtBot[Any], api_url: str | None
 ) -> None:
-    """Initialize an app or a bot (getMe); a refused token or an unreachable Bot API is a StartupError.
+    """Initialize an app or a bot (getMe); a refused token is a StartupError, an unreachable Bot API
+    Unreachable (one too: only the worker starts anyway).
 
     PTB's own messages are not passed on: InvalidToken's quotes the token.
     """
@@ -253,9 +254,9 @@ async def initialize(
         raise StartupError(
             "Telegram refused TELEGRAM_BOT_TOKEN: copy the token @BotFather gave you into TELEGRAM_BOT_TOKEN."
         ) from None
-    except NetworkError as exc:
+    except NetworkError as exc:  # PTB's TimedOut and its answer to a 5xx are NetworkErrors too
         where = api_url or "https://api.telegram.org"
-        raise StartupError(
+        raise Unreachable(
             f"The Telegram Bot API is not reachable at {where} ({type(exc).__name__}): "
             "check the network or set TELEGRAM_API_BASE_URL."
         ) from None

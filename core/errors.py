@@ -63,6 +63,14 @@ class StartupError(CoachError):
     """
 
 
+class Unreachable(StartupError):
+    """The service did not answer (network, timeout, 5xx) rather than refusing the credentials.
+
+    A process that can do its work without the service (the worker, without Telegram or Slack)
+    starts anyway and asks again later; the others stop as for any StartupError.
+    """
+
+
 class IntervalsError(CoachError):
     """A call to Intervals.icu failed. ``retryable`` says whether to queue and retry."""
 

@@ -95,6 +95,16 @@ async def key_rejected(athlete_id: int) -> Reply | None:
     return Reply(KEY_REJECTED) if await db.call(_key_rejected, athlete_id) else None
 
 
+def untold(athlete_id: int, reply: Reply, item_id: str | None = None) -> None:
+    """The notice reached no chat while a platform did not answer: unmark it, so a later pass gives it
+    again (sync; call through db.call)."""
+    with db.transaction():
+        if item_id is not None:
+            SyncQueue.update(notified_at=None).where(SyncQueue.id == item_id).execute()
+        if reply.text == KEY_REJECTED:
+            Athlete.update(key_notified_at=None).where(Athlete.id == athlete_id).execute()
+
+
 def key_accepted(athlete_id: int) -> None:
     """The key works again: forget earlier refusals."""
     Athlete.update(key_rejected_at=None, key_notified_at=None).where(Athlete.id == athlete_id).execute()

@@ -1,7 +1,8 @@
 """The worker's jobs: each a few lines over core, with its resources in ``ctx``.
 
 ``ctx`` holds ``pool`` (IntervalsPool), ``model`` (the Gemini model, or None),
-``notify`` (athlete id, Reply -> chats reached) and arq's own ``redis``.
+``notify`` (athlete id, Reply -> chats reached), ``notifier`` (the Notifier behind
+``notify``; without one no platform is waited for) and arq's own ``redis``.
 """
 
 from __future__ import annotations
@@ -35,11 +36,23 @@ logger = logging.getLogger(__name__)
 Ctx = dict[str, Any]
 
 
+async def _tell(ctx: Ctx, athlete_id: int, notice: Reply, item_id: str | None = None) -> None:
+    """Send a notice its builder marked as given; unmarked again when it reached no chat because a
+    platform does not answer, so the next pass that finds it due sends it then."""
+    notifier = ctx.get("notifier")
+    if not await ctx["notify"](athlete_id, notice) and notifier is not None and notifier.waiting:
+        await db.call(notices.untold, athlete_id, notice, item_id)
+
+
+async def _announce_failure(ctx: Ctx, item_id: str) -> None:
+    notice = await notices.sync_failure(item_id)
+    if notice is not None:
+        await _tell(ctx, *notice, item_id)
+
+
 async def _after_sync(ctx: Ctx, item_id: str, outcome: str | None) -> None:
     if outcome == "failed":
-        notice = await notices.sync_failure(item_id)
-        if notice is not None:
-            await ctx["notify"](*notice)
+        await _announce_failure(ctx, item_id)
 
 
 async def sync_item(ctx: Ctx, item_id: str) -> str | None:
@@ -98,9 +111,7 @@ async def drain_sync_queue(ctx: Ctx) -> dict[str, int]:
     """The design's cron pass: every open item with attempts left, oldest first, 50 at a time."""
     counts = await sync.drain(ctx["pool"])
     for item_id in await db.call(notices.unannounced_failures):
-        notice = await notices.sync_failure(item_id)
-        if notice is not None:
-            await ctx["notify"](*notice)
+        await _announce_failure(ctx, item_id)
     depth = await db.call(_depth)
     for status in ("PENDING", "FAILED"):
         QUEUE_ITEMS.labels(status).set(depth.get(status, 0))
@@ -175,7 +186,7 @@ async def pull_athlete(ctx: Ctx, athlete_id: int) -> dict[str, Any]:
     except IntervalsAuthError:
         notice = await notices.key_rejected(athlete_id)
         if notice is not None:
-            await ctx["notify"](athlete_id, notice)
+            await _tell(ctx, athlete_id, notice)
         return {"error": "key rejected"}
     except IntervalsError as exc:
         logger.warning("pull athlete=%s failed: %s", athlete_id, exc.user_message)
@@ -205,7 +216,7 @@ async def check_credentials(ctx: Ctx) -> int:
             rejected += 1
             notice = await notices.key_rejected(athlete_id)
             if notice is not None:
-                await ctx["notify"](athlete_id, notice)
+                await _tell(ctx, athlete_id, notice)
             continue
         except IntervalsError:
             continue  # unreachable today says nothing about the key

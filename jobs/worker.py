@@ -29,7 +29,8 @@ async def startup(ctx: dict[str, Any]) -> None:
     """Open the database, the Intervals.icu pool, the model and the notifier, checking keys and tokens.
 
     Everything opened goes on ``ctx["resources"]`` first, so a start that fails half-way (a StartupError
-    for the operator) still closes what it opened when arq calls ``shutdown``.
+    for the operator) still closes what it opened when arq calls ``shutdown``. Gemini, Telegram or
+    Slack not answering is only a warning: syncing goes on, and the notifier asks the messenger again.
     """
     settings: Settings = ctx.get("settings") or load_settings()
     setup_logging(settings.log_level, settings.log_format)

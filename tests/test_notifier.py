@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
+from typing import Any
+
+import pytest
 from peewee import Database
 
+from bot import notifier as notifier_module
 from bot.notifier import Notifier
 from core.messages import Button, Reply
 from storage.models import Athlete, ChatIdentity
 from tests.fakes.slack import FakeSlack
 from tests.fakes.telegram import FakeTelegram
+from tests.test_startup import free_port
 
 
 def athlete_on_both() -> Athlete:
@@ -42,3 +49,38 @@ async def test_one_platform_down_does_not_stop_the_other(
     fake_slack.fail_next("chat.postMessage", error="internal_error", status=500)
     assert await notifier.notify(athlete.id, Reply("Plan ready.")) == 1
     assert [m["raw_text"] for m in fake_telegram.sent(9)] == ["Plan ready."]
+
+
+async def test_platforms_that_do_not_answer_at_start_are_waited_for(
+    db: Database,
+    fake_slack: FakeSlack,
+    notifier_settings: Any,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(notifier_module, "RECHECK_SECONDS", (0.05,))
+    nothing_listens = f"http://127.0.0.1:{free_port()}"
+    settings = notifier_settings.model_copy(update={"telegram_api_base_url": nothing_listens})
+    fake_slack.fail_next("auth.test", error="internal_error", status=500)
+    athlete = athlete_on_both()
+    caplog.set_level(logging.WARNING, logger="bot.notifier")
+
+    n = Notifier(settings)
+    await n.start()  # neither is a StartupError
+    try:
+        said = [r for r in caplog.records if "Starting anyway" in r.getMessage()]
+        assert [r.exc_info for r in said] == [None, None]
+        assert (
+            f"Telegram Bot API is not reachable at {nothing_listens} (NetworkError)" in said[0].getMessage()
+        )
+        assert f"Slack is not reachable at {fake_slack.url}/ (HTTP 500)" in said[1].getMessage()
+        assert n.waiting and await n.notify(athlete.id, Reply("Plan ready.")) == 0
+        assert fake_slack.messages("D9") == []
+
+        async with asyncio.timeout(5):  # Slack is back at the next check; Telegram stays away
+            while await n.notify(athlete.id, Reply("Plan ready.")) == 0:
+                await asyncio.sleep(0.02)
+        assert [m["text"] for m in fake_slack.messages("D9")] == ["Plan ready."]
+        assert n.waiting
+    finally:
+        await n.aclose()

@@ -154,6 +154,7 @@ class FakeTelegram(ThreadedServer):
             self.downloads: list[str] = []  # file paths fetched from the file URL
             self.flood_rate: float | None = FLOOD_RATE  # None: no flood control
             self.flooded = 0  # calls answered 429 by flood control
+            self.down = False  # True: every call is answered 502 Bad Gateway, as in an outage
             self._level, self._leaked_at = 0.0, time.monotonic()
         self._poke()
 
@@ -317,6 +318,8 @@ class FakeTelegram(ThreadedServer):
         method = next((m for m in METHODS if m.lower() == name.lower()), name)
         params = await read_params(request)
         try:
+            if self.down:
+                raise ApiError(502, "Bad Gateway")
             if not _TOKEN.match(token):
                 raise ApiError(404, "Not Found")
             if token != self.token:
