@@ -115,8 +115,9 @@ def _serve(settings: Settings, adapter: str) -> int:
     from bot.invalidation import shared_cache
     from bot.ops import serve
     from bot.turns import redis_turns
-    from core import pushes, sync
+    from core.coaching import pushes
     from core.runtime import announce, build
+    from core.sync import outbox as sync
     from jobs.enqueue import open_queue, plan_runner, push_announcer, retry_scheduler
 
     announce(settings)
@@ -271,7 +272,7 @@ def _when(moment: Any) -> str:
 
 def cmd_invite(settings: Settings, args: argparse.Namespace) -> int:
     """Create an invitation and print its code and Telegram link; or list or revoke invitations."""
-    from core import access
+    from core.access import admission as access
     from storage.db import database
 
     open_storage(settings, need_secrets=False, create=False)
@@ -340,7 +341,7 @@ def _invite_args(parser: argparse.ArgumentParser) -> None:
 
 def cmd_athletes(settings: Settings, _: argparse.Namespace) -> int:
     """List athletes: id, name, platforms, admitted since, their last message."""
-    from core import access
+    from core.access import admission as access
     from storage.db import database
 
     open_storage(settings, need_secrets=False, create=False)
@@ -358,7 +359,7 @@ def cmd_athletes(settings: Settings, _: argparse.Namespace) -> int:
 
 
 def _set_blocked(settings: Settings, athlete: int, blocked: bool) -> int:
-    from core import access
+    from core.access import admission as access
     from storage.db import database
 
     open_storage(settings, need_secrets=False, create=False)
@@ -382,7 +383,8 @@ def cmd_unblock(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_forget(settings: Settings, args: argparse.Namespace) -> int:
     """Erase every row of an athlete, after confirmation (never anything in Intervals.icu)."""
-    from core import actions, athletes, erase
+    from core import actions
+    from core.access import athletes, erase
     from core.errors import NotFound
     from storage import db
 

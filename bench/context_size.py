@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from bench.common import BenchEnv, Section, Stopwatch, Target, bench_database
 from bench.seed import seed_athlete
-from core import context
-from core.tools import TOOLS
+from core.conversation import context
+from core.conversation.tools import TOOLS
 from storage import db
 from tests.fakes.gemini import count_tokens, prompt_token_count
 

@@ -18,7 +18,7 @@ import time
 
 from bench.common import BenchEnv, Section, Stopwatch, Target, bench_database, percentile
 from bench.memory import telegram_process
-from core import athletes
+from core.access import athletes
 from tests.fakes.gemini import FakeGemini, delay, forever, text
 from tests.fakes.telegram import FLOOD_RATE, FakeTelegram
 

@@ -16,8 +16,9 @@ import time
 from typing import Any
 
 from bench.common import BenchEnv, Section, Stopwatch, Target, bench_database, db_calls
-from core import athletes, sync
-from core.intervals import IntervalsPool
+from core.access import athletes
+from core.sync import outbox as sync
+from core.sync.intervals import IntervalsPool
 from storage import db
 from storage.models import PlannedWorkout, short_id
 from tests.fakes.intervals import FakeIntervals

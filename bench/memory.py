@@ -26,7 +26,7 @@ from pathlib import Path
 from bench.common import ENCRYPTION_KEY, BenchEnv, Section, Stopwatch, Target, bench_database
 from bench.drain import queue_creates
 from bench.seed import seed_athlete
-from core import athletes
+from core.access import athletes
 from core.config import Settings
 from storage import db
 from storage.models import PlannedWorkout

@@ -1,4 +1,4 @@
-"""A zero-latency, in-process model satisfying ``core.llm.Model``: no HTTP, no sleeping.
+"""A zero-latency, in-process model satisfying ``core.model.llm.Model``: no HTTP, no sleeping.
 
 A policy decides each reply from the conversation so far, so one model can serve
 hundreds of turns: e.g. "call update_planned_workout, then answer in text once the
@@ -11,7 +11,7 @@ import itertools
 from collections.abc import Callable
 from typing import Any
 
-from core.llm import FunctionCall, ModelTurn, ModelUnavailable, Structured
+from core.model.llm import FunctionCall, ModelTurn, ModelUnavailable, Structured
 
 Contents = list[dict[str, Any]]
 Policy = Callable[[Contents], ModelTurn]

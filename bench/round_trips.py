@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from bench.common import BenchEnv, Section, Stopwatch, Target, bench_database
 from bench.model import ScriptedModel, answer, calls_turn, tools_then_answer
 from bench.seed import FREE_OFFSETS, Seeded, seed_athlete
-from core.conversation import Coach
-from core.intervals import IntervalsPool
+from core.conversation.turn import Coach
 from core.messages import Incoming
+from core.sync.intervals import IntervalsPool
 from tests.fakes.intervals import FakeIntervals
 
 

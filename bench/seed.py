@@ -14,10 +14,10 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from core import athletes
+from core.access import athletes
 from core.clock import today_in
-from core.events import to_event
-from core.sync import workout_dict
+from core.sync.events import to_event
+from core.sync.outbox import workout_dict
 from storage import db
 from storage.models import (
     Activity,

@@ -16,11 +16,11 @@ from collections.abc import Callable
 from bench.common import BenchEnv, Section, Stopwatch, Target, bench_database, db_calls, percentile
 from bench.model import ScriptedModel, answer, calls_turn, tools_then_answer
 from bench.seed import Seeded, seed_athlete
-from core.budgets import Budgets
-from core.conversation import Coach
-from core.intervals import IntervalsPool
-from core.llm import ModelTurn
+from core.access.budgets import Budgets
+from core.conversation.turn import Coach
 from core.messages import Incoming, Reply
+from core.model.llm import ModelTurn
+from core.sync.intervals import IntervalsPool
 from storage import db
 
 TARGET_P99 = Target("<=", 20, "ms")

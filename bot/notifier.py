@@ -24,7 +24,7 @@ from telegram.ext import AIORateLimiter, ExtBot
 
 from bot import slack, telegram
 from bot.invite_link import api_urls
-from core import athletes
+from core.access import athletes
 from core.config import Settings
 from core.errors import StartupError, Unreachable
 from core.messages import Reply

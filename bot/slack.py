@@ -27,9 +27,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot import failures, slack_media
 from bot.markdown import plain, slack_markdown
 from bot.ops import start_site
-from core.commands import COMMANDS
 from core.config import Settings
-from core.conversation import Coach
+from core.conversation.commands import COMMANDS
+from core.conversation.turn import Coach
 from core.errors import StartupError, Unreachable
 from core.messages import Button, Incoming, Reply
 

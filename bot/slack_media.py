@@ -15,7 +15,7 @@ import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from core.media import MAX_BYTES, MediaUnavailable, kind_of, too_big
+from core.conversation.media import MAX_BYTES, MediaUnavailable, kind_of, too_big
 from core.messages import Attachment
 
 logger = logging.getLogger(__name__)

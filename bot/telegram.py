@@ -35,7 +35,7 @@ from bot.markdown import telegram_html
 from bot.telegram_media import attachment
 from bot.telegram_rate import RepliesFirst
 from core.config import Settings
-from core.conversation import Coach
+from core.conversation.turn import Coach
 from core.errors import StartupError, Unreachable
 from core.messages import Incoming, Reply
 

@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 from telegram import Audio, Bot, Message, Voice
 from telegram.error import TelegramError
 
-from core.media import MediaUnavailable, kind_of
+from core.conversation.media import MediaUnavailable, kind_of
 from core.messages import Attachment
 
 GONE = "I couldn't download that file from Telegram. Please send it again."

@@ -12,7 +12,7 @@ import threading
 from typing import TextIO
 
 from bot.markdown import plain
-from core.conversation import Coach
+from core.conversation.turn import Coach
 from core.messages import Button, Incoming, Reply
 
 PLATFORM = "terminal"

@@ -19,7 +19,7 @@ POLL_SECONDS = 0.02
 
 
 def redis_turns(redis: Any) -> Any:
-    """A ``Locker`` for core.conversation.Coach backed by ``redis`` (redis.asyncio)."""
+    """A ``Locker`` for core.conversation.turn.Coach backed by ``redis`` (redis.asyncio)."""
 
     @contextlib.asynccontextmanager
     async def turn(athlete_id: int) -> AsyncIterator[None]:

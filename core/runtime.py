@@ -8,14 +8,14 @@ from pathlib import Path
 
 from peewee import Database, OperationalError
 
-from core import recovery
-from core.access import Access
-from core.budgets import Budgets
+from core.access.admission import Access
+from core.access.budgets import Budgets
+from core.coaching import recovery
 from core.config import Settings, coach_home, env_file, masked_url
-from core.conversation import Coach, Limits, Locker, PlanRunner
+from core.conversation.turn import Coach, Limits, Locker, PlanRunner
 from core.errors import StartupError
-from core.intervals import IntervalsPool
-from core.llm import GeminiModel
+from core.model.llm import GeminiModel
+from core.sync.intervals import IntervalsPool
 from storage.crypto import Cipher
 from storage.db import open_database, secrets
 from storage.keycheck import stored_secrets_state

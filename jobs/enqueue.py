@@ -9,12 +9,13 @@ from collections.abc import Awaitable, Callable
 from arq.connections import ArqRedis, RedisSettings, create_pool
 from redis.exceptions import RedisError
 
-from core import actions, plans
+from core import actions
 from core.config import masked_url
 from core.errors import CoachError, StartupError
 from core.messages import Reply
-from core.previews import PlanRunner
-from core.sync import RetryScheduler
+from core.planning import plans
+from core.planning.previews import PlanRunner
+from core.sync.outbox import RetryScheduler
 
 logger = logging.getLogger(__name__)
 

@@ -17,7 +17,7 @@ from arq.constants import default_queue_name, health_check_key_suffix
 from core.config import Settings, coach_home, env_file, masked_url
 from core.errors import StartupError
 from core.runtime import connect_storage, secrets_problem
-from core.sync import queue_summary
+from core.sync.outbox import queue_summary
 from jobs.enqueue import QUEUE_DOWN, redis_settings
 from storage.migrate import pending
 

@@ -11,23 +11,17 @@ import datetime as dt
 import logging
 from typing import Any
 
-from core import (
-    after_workout,
-    budgets,
-    clock,
-    notices,
-    plans,
-    previews,
-    proactive,
-    pull,
-    pushes,
-    sync,
-    transcript,
-)
+from core import clock
+from core.access import budgets
+from core.coaching import after_workout, notices, proactive, pushes
+from core.conversation import transcript
 from core.errors import CoachError, IntervalsAuthError, IntervalsError
 from core.logs import athlete_var
 from core.messages import Reply
 from core.metrics import QUEUE_ITEMS
+from core.planning import plans, previews
+from core.sync import outbox as sync
+from core.sync import pull
 from storage import db
 from storage.models import Athlete, SyncQueue
 

@@ -15,10 +15,11 @@ from arq import cron, func
 from bot.invalidation import shared_cache
 from bot.notifier import Notifier
 from bot.ops import serve
-from core import recovery, sync
+from core.coaching import recovery
 from core.config import Settings, load_settings
 from core.logs import setup_logging
 from core.runtime import announce, make_model, make_pool, open_storage
+from core.sync import outbox as sync
 from jobs import tasks
 from jobs.enqueue import retry_scheduler
 

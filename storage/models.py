@@ -123,7 +123,7 @@ class PlannedWorkout(BaseModel):
     tss = IntegerField(null=True)
     intensity = CharField(max_length=16, null=True)
     location = CharField(max_length=16, default="any")
-    # Structured steps (core.steps); the event's workout text is rendered from them.
+    # Structured steps (core.planning.steps); the event's workout text is rendered from them.
     steps: Any = JSONField(null=True)
     completed = BooleanField(default=False)
     remote_event_id = IntegerField(null=True)

@@ -13,7 +13,7 @@ from cryptography.fernet import Fernet
 from peewee import Database
 
 from core import cache
-from core.intervals import IntervalsPool
+from core.sync.intervals import IntervalsPool
 from storage.crypto import Cipher
 from storage.db import database, dispose, open_database
 from storage.migrate import migrate
@@ -160,8 +160,8 @@ def fake_slack(fake_slack_server: FakeSlack) -> FakeSlack:
 async def make_coach(db: Database, fake_gemini: FakeGemini, pool: IntervalsPool) -> AsyncIterator[Any]:
     """Coaches built with the given options (policy, budget, limits...); the default policy is the
     closed one (ACCESS=invite). Each has its own real google-genai client on the fake Gemini."""
-    from core.conversation import Coach, Limits
-    from core.llm import GeminiModel
+    from core.conversation.turn import Coach, Limits
+    from core.model.llm import GeminiModel
 
     models: list[GeminiModel] = []
 
@@ -177,9 +177,9 @@ async def make_coach(db: Database, fake_gemini: FakeGemini, pool: IntervalsPool)
 @pytest.fixture
 async def coach(db: Database, fake_gemini: FakeGemini, pool: IntervalsPool) -> AsyncIterator[Any]:
     """Core's Coach, open to anyone, with the real google-genai client on the fake Gemini, generating plans in-process."""
-    from core.access import Access
-    from core.conversation import Coach, Limits
-    from core.llm import GeminiModel
+    from core.access.admission import Access
+    from core.conversation.turn import Coach, Limits
+    from core.model.llm import GeminiModel
 
     model = GeminiModel(api_key="test-key", base_url=fake_gemini.url, timeout=1.0)
     yield Coach(

@@ -16,9 +16,11 @@ from slack_bolt.async_app import AsyncBoltRequest
 
 from bot import slack as slack_adapter
 from bot import telegram
-from core import access, actions, athletes, erase
-from core.access import BAD_CODE, BLOCKED, NOT_FOR_TEAM, PRIVATE, Access, stranger_key
-from core.conversation import Coach
+from core import actions
+from core.access import admission as access
+from core.access import athletes, erase
+from core.access.admission import BAD_CODE, BLOCKED, NOT_FOR_TEAM, PRIVATE, Access, stranger_key
+from core.conversation.turn import Coach
 from core.messages import Incoming, Reply
 from core.metrics import TURNS_REFUSED
 from jobs.tasks import _everyone

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 from peewee import Database
 
-from core import access, athletes
+from core.access import admission as access
+from core.access import athletes
 from storage.models import Athlete, ConversationTurn, Invitation
 from tests.conftest import ENCRYPTION_KEY, close_test_database, open_test_database
 from tests.fakes.telegram import FakeTelegram

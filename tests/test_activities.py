@@ -7,9 +7,9 @@ import datetime as dt
 import pytest
 from peewee import Database
 
-from core import activities
 from core.errors import NotConnected, SyncUnavailable
-from core.intervals import IntervalsPool
+from core.sync import activities
+from core.sync.intervals import IntervalsPool
 from storage.models import Activity, Wellness
 from tests.fakes.intervals import FakeIntervals
 from tests.helpers.athletes import make_athlete

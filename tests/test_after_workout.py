@@ -12,11 +12,15 @@ from arq.worker import Worker
 from peewee import Database
 
 from bot.notifier import Notifier
-from core import access, after_workout, athletes, clock, pushes, workouts
-from core.conversation import Coach
-from core.intervals import IntervalsPool
-from core.llm import GeminiModel
+from core import clock
+from core.access import admission as access
+from core.access import athletes
+from core.coaching import after_workout, pushes
+from core.conversation.turn import Coach
 from core.messages import Incoming
+from core.model.llm import GeminiModel
+from core.planning import workouts
+from core.sync.intervals import IntervalsPool
 from jobs import tasks
 from jobs.enqueue import push_announcer
 from jobs.worker import WorkerSettings

@@ -54,6 +54,46 @@ def test_dependencies_point_inward(part: str) -> None:
     assert not wrong, f"{part} must not import these: {sorted(wrong)}"
 
 
+# core's packages, lowest first: each may import the ground and those before it, never one after.
+CORE_STACK = ("ground", "model", "sync", "access", "planning", "coaching", "conversation", "runtime")
+
+
+def _core_layer(module: str) -> str:
+    parts = module.split(".")
+    if len(parts) > 2 or (len(parts) == 2 and parts[1] in CORE_STACK):
+        return parts[1]
+    return "runtime" if module == "core.runtime" else "ground"
+
+
+def test_core_packages_form_a_stack() -> None:
+    wrong = sorted(
+        (module, dep)
+        for module, deps in _graph().items()
+        if module.startswith("core.")
+        for dep in deps
+        if dep.startswith("core.")
+        and CORE_STACK.index(_core_layer(dep)) > CORE_STACK.index(_core_layer(module))
+    )
+    assert not wrong, f"core imports against the stack {' < '.join(CORE_STACK)}: {wrong}"
+
+
+def test_every_core_module_is_in_a_package_or_the_ground() -> None:
+    ground = {p.stem for p in (ROOT / "core").glob("*.py")} - {"__init__", "runtime"}
+    assert ground == {
+        "actions",
+        "cache",
+        "clock",
+        "config",
+        "durations",
+        "errors",
+        "feedback",
+        "fields",
+        "logs",
+        "messages",
+        "metrics",
+    }, "a new capability gets its own module in the package it belongs to"
+
+
 def test_no_import_circles() -> None:
     graph = _graph()
     # A module's package __init__ imports nothing circular by itself; edges to packages are kept.

@@ -7,10 +7,11 @@ from typing import Any
 
 import pytest
 
-from core import blackouts, context, workouts
-from core.conversation import Coach
+from core.conversation import context
+from core.conversation.turn import Coach
 from core.errors import Conflict, ValidationError
-from core.intervals import IntervalsPool
+from core.planning import blackouts, workouts
+from core.sync.intervals import IntervalsPool
 from storage.models import PlannedWorkout, TrainingAvailability
 from tests.fakes.gemini import FakeGemini, call, calls, json_reply, text
 from tests.fakes.intervals import FakeIntervals

@@ -12,10 +12,10 @@ from slack_bolt.async_app import AsyncBoltRequest
 
 from bot import slack as slack_adapter
 from bot import telegram
-from core import athletes
-from core.budgets import FLOOD, Budgets
-from core.conversation import UNSUPPORTED, Coach, Limits
-from core.media import UNSUPPORTED_TYPE
+from core.access import athletes
+from core.access.budgets import FLOOD, Budgets
+from core.conversation.media import UNSUPPORTED_TYPE
+from core.conversation.turn import UNSUPPORTED, Coach, Limits
 from core.messages import Incoming, Reply
 from core.metrics import ATHLETE_TOKENS, TURNS_REFUSED
 from storage.models import ConversationTurn, Usage

@@ -10,8 +10,9 @@ from typing import Any
 from peewee import Database
 
 from bot.invalidation import CHANNEL, shared_cache
-from core import availability, cache, plans
+from core import cache
 from core.fields import WorkoutDraft
+from core.planning import availability, plans
 from storage import db as storage_db
 from storage.models import Athlete, TrainingAvailability
 from tests.helpers.clock import today

@@ -6,7 +6,7 @@ import datetime as dt
 
 from peewee import Database
 
-from core import context
+from core.conversation import context
 from storage.models import (
     Activity,
     Athlete,

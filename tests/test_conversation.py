@@ -6,12 +6,13 @@ import datetime as dt
 
 import pytest
 
-from core import athletes, availability, workouts
+from core.access import athletes
 from core.clock import DAY_NAMES, day_of_week
-from core.conversation import Coach, Limits
-from core.intervals import IntervalsPool
+from core.conversation.tools import TOOLS
+from core.conversation.turn import Coach, Limits
 from core.messages import Incoming
-from core.tools import TOOLS
+from core.planning import availability, workouts
+from core.sync.intervals import IntervalsPool
 from storage.models import (
     ConversationTurn,
     PendingAction,

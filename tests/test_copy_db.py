@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from cli import main
-from core import sync
+from core.sync import outbox as sync
 from storage.crypto import Cipher
 from storage.db import database, open_database
 from storage.models import Athlete, ChatIdentity, PlannedWorkout, SyncQueue, TrainingAvailability

@@ -10,13 +10,15 @@ import pytest
 from peewee import Database
 
 from bot import slack as slack_adapter
-from core import access, athletes, availability, blackouts, workouts
-from core.access import PRIVATE, Access
-from core.conversation import Coach
-from core.erase import DONE, KEPT, athlete_keys
-from core.intervals import IntervalsPool
-from core.llm import GeminiModel
+from core.access import admission as access
+from core.access import athletes
+from core.access.admission import PRIVATE, Access
+from core.access.erase import DONE, KEPT, athlete_keys
+from core.conversation.turn import Coach
 from core.messages import Incoming
+from core.model.llm import GeminiModel
+from core.planning import availability, blackouts, workouts
+from core.sync.intervals import IntervalsPool
 from storage import db as storage_db
 from storage.models import ALL_MODELS, Athlete, BaseModel, ChatIdentity, Invitation, NutritionEntry, Stranger
 from tests.fakes.gemini import FakeGemini, call, json_reply, text

@@ -9,9 +9,9 @@ import pytest
 from google import genai
 from google.genai import errors, types
 
+from core.conversation.tools.base import Tool, ToolContext
 from core.fields import Input
-from core.llm import GeminiModel, ModelUnavailable
-from core.tools.base import Tool, ToolContext
+from core.model.llm import GeminiModel, ModelUnavailable
 from tests.fakes.gemini import FakeGemini, text
 
 MODEL = "gemini-2.5-flash"

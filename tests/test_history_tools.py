@@ -8,9 +8,8 @@ from typing import Any
 import pytest
 from peewee import Database
 
-from core.intervals import IntervalsPool
-from core.tools.base import ToolContext
-from core.tools.history import (
+from core.conversation.tools.base import ToolContext
+from core.conversation.tools.history import (
     HISTORY_TOOLS,
     get_nutrition_log,
     get_performance_metrics,
@@ -19,6 +18,7 @@ from core.tools.history import (
     get_workout_details,
     search_workouts,
 )
+from core.sync.intervals import IntervalsPool
 from storage.models import Activity, Athlete, NutritionEntry, Wellness
 from tests.fakes.intervals import FakeIntervals
 from tests.helpers.athletes import make_athlete

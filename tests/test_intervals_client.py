@@ -13,7 +13,7 @@ from core.errors import (
     SyncRejected,
     SyncUnavailable,
 )
-from core.intervals import IntervalsPool
+from core.sync.intervals import IntervalsPool
 from tests.fakes.intervals import FakeIntervals
 
 KEY = "key-client-123456"

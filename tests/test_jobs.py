@@ -11,9 +11,11 @@ import pytest
 from arq.worker import Worker
 from peewee import Database
 
-from core import resync, sync, workouts
-from core.intervals import IntervalsPool
 from core.messages import Reply
+from core.planning import workouts
+from core.sync import outbox as sync
+from core.sync import resync
+from core.sync.intervals import IntervalsPool
 from jobs import tasks
 from jobs.enqueue import retry_scheduler
 from jobs.worker import WorkerSettings
@@ -220,7 +222,7 @@ async def telegram_notify(fake_telegram: Any, monkeypatch: pytest.MonkeyPatch) -
 
 
 async def telegram_athlete(fake_intervals: FakeIntervals) -> int:
-    from core import athletes
+    from core.access import athletes
 
     athlete = await athletes.identify("telegram", str(CHAT), str(CHAT), name="Ann")
     fake_intervals.add_athlete("i1001", "key-a-0123456789")
@@ -230,8 +232,8 @@ async def telegram_athlete(fake_intervals: FakeIntervals) -> int:
 
 @pytest.fixture
 async def coach(db: Database, fake_gemini: Any, pool: IntervalsPool, arq_redis: Any) -> AsyncIterator[Any]:
-    from core.conversation import Coach
-    from core.llm import GeminiModel
+    from core.conversation.turn import Coach
+    from core.model.llm import GeminiModel
     from jobs.enqueue import plan_runner
 
     model = GeminiModel(api_key="test-key", base_url=fake_gemini.url, timeout=2.0)
@@ -321,7 +323,7 @@ def _plan(days: list[tuple[dt.date, str]]) -> dict[str, Any]:
 @pytest.fixture
 async def planner(worker: Worker, fake_gemini: Any, telegram_notify: Any) -> AsyncIterator[Worker]:
     """The worker with a model (the fake Gemini) and the real notifier (the fake Telegram)."""
-    from core.llm import GeminiModel
+    from core.model.llm import GeminiModel
 
     worker.ctx["notify"] = telegram_notify
     worker.ctx["model"] = GeminiModel(api_key="test-key", base_url=fake_gemini.url, timeout=2.0)
@@ -347,8 +349,8 @@ async def test_plan_generation_job(
     fake_telegram: Any,
     pool: IntervalsPool,
 ) -> None:
-    from core import availability
     from core.clock import day_of_week
+    from core.planning import availability
     from storage.models import WeeklyTrainingPlan
     from tests.fakes.gemini import json_reply
 
@@ -463,7 +465,8 @@ async def test_a_plan_job_for_an_erased_athlete_ends_quietly(
 ) -> None:
     import logging
 
-    from core import erase, plans
+    from core.access import erase
+    from core.planning import plans
 
     athlete = await telegram_athlete(fake_intervals)
     request = plans.PlanRequest(athlete, 3, SOON, "base")
@@ -488,7 +491,7 @@ def press_text(words: str) -> Any:
 async def test_daily_message_in_the_athletes_morning(
     db: Database, fake_intervals: FakeIntervals, pool: IntervalsPool, inbox: Inbox, coach: Any, set_clock: Any
 ) -> None:
-    from core import notices
+    from core.coaching import notices
     from storage.models import Athlete
 
     athlete = await telegram_athlete(fake_intervals)

@@ -17,13 +17,15 @@ from slack_bolt.async_app import AsyncApp
 
 from bot import slack_media, telegram
 from bot.slack import build_app, web_client
-from core import athletes, media, workouts
-from core.access import Access
+from core.access import athletes
+from core.access.admission import Access
 from core.clock import today_in
-from core.conversation import Coach, Limits
-from core.intervals import IntervalsPool
-from core.llm import GeminiModel
+from core.conversation import media
+from core.conversation.turn import Coach, Limits
 from core.messages import Attachment
+from core.model.llm import GeminiModel
+from core.planning import workouts
+from core.sync.intervals import IntervalsPool
 from storage.models import ConversationTurn, PlannedWorkout
 from tests.fakes.gemini import FakeGemini, call, text, together
 from tests.fakes.intervals import FakeIntervals
@@ -306,7 +308,7 @@ def test_limits_are_checked_before_any_download(attachment: Attachment, reason: 
 async def test_a_voice_note_over_the_turn_budget_is_not_downloaded(
     db: Database, fake_telegram: FakeTelegram, fake_gemini: FakeGemini, pool: IntervalsPool
 ) -> None:
-    from core.budgets import Budgets
+    from core.access.budgets import Budgets
 
     model = GeminiModel(api_key="test-key", base_url=fake_gemini.url, timeout=2.0)
     strict = Coach(model, pool, policy=Access(mode="open"), budget=Budgets(turns_per_hour=0))

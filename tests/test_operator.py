@@ -127,7 +127,7 @@ def test_a_replaced_key_is_refused(home: Path, command: str) -> None:
 def test_status_reports_the_sync_queue_redis_and_the_worker(home: Path) -> None:
     if not REDIS_URL:
         pytest.skip("Redis not configured (run scripts/test)")
-    from core import sync
+    from core.sync import outbox as sync
 
     key = (home / ".env").read_text().split("ENCRYPTION_KEY=")[1].split()[0]
     db = open_database(f"sqlite:///{home / 'coach.db'}", Cipher(key))

@@ -6,10 +6,12 @@ import datetime as dt
 import json
 from typing import Any
 
-from core import actions, plans, sync, workouts
-from core.conversation import Coach
-from core.intervals import IntervalsPool
+from core import actions
+from core.conversation.turn import Coach
 from core.messages import Reply
+from core.planning import plans, workouts
+from core.sync import outbox as sync
+from core.sync.intervals import IntervalsPool
 from storage.models import PendingAction, PlannedWorkout, Usage, WeeklyTrainingPlan, utcnow
 from tests.fakes.gemini import FakeGemini, call, count_tokens, json_reply, text
 from tests.fakes.intervals import FakeIntervals

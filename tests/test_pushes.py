@@ -14,11 +14,13 @@ from arq.worker import Worker
 from peewee import Database
 
 from bot.notifier import Notifier
-from core import access, athletes, erase, push_settings, pushes
-from core.conversation import Coach
-from core.intervals import IntervalsPool
-from core.llm import GeminiModel
+from core.access import admission as access
+from core.access import athletes, erase
+from core.coaching import push_settings, pushes
+from core.conversation.turn import Coach
 from core.messages import Incoming
+from core.model.llm import GeminiModel
+from core.sync.intervals import IntervalsPool
 from jobs import tasks
 from jobs.worker import WorkerSettings
 from storage import db as storage_db

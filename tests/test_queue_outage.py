@@ -20,11 +20,12 @@ from slack_bolt.async_app import AsyncBoltRequest
 from bot import failures
 from bot import slack as slack_adapter
 from bot.turns import redis_turns
-from core import actions, pushes
-from core.access import Access
-from core.conversation import Coach, Limits
-from core.intervals import IntervalsPool
-from core.llm import GeminiModel
+from core import actions
+from core.access.admission import Access
+from core.coaching import pushes
+from core.conversation.turn import Coach, Limits
+from core.model.llm import GeminiModel
+from core.sync.intervals import IntervalsPool
 from jobs import tasks
 from jobs.enqueue import plan_runner, push_announcer, retry_scheduler
 from storage.models import PendingAction, Push
@@ -137,7 +138,7 @@ async def test_sync_with_redis_down_answers_and_leaves_the_note_for_the_delivery
     dead_queue: ArqRedis,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    from core import workouts
+    from core.planning import workouts
 
     athlete = await connected(fake_intervals)
     coach = Coach(model, pool)
@@ -208,7 +209,8 @@ async def test_a_change_that_cannot_sync_with_redis_down_still_stands_for_the_re
     dead_queue: ArqRedis,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    from core import sync, workouts
+    from core.planning import workouts
+    from core.sync import outbox as sync
     from storage.models import SyncQueue
 
     athlete = await connected(fake_intervals)

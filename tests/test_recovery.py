@@ -9,12 +9,15 @@ from typing import Any
 import pytest
 from peewee import Database
 
-from core import athletes, availability, blackouts, clock, recovery, workouts
+from core import clock
+from core.access import athletes
 from core.clock import day_of_week
-from core.conversation import Coach
-from core.intervals import IntervalsPool
-from core.llm import GeminiModel
+from core.coaching import recovery
+from core.conversation.turn import Coach
 from core.messages import Incoming
+from core.model.llm import GeminiModel
+from core.planning import availability, blackouts, workouts
+from core.sync.intervals import IntervalsPool
 from jobs import tasks
 from storage.models import ChatIdentity, PendingAction, PlannedWorkout, Push, PushSettings, Wellness
 from tests.fakes.intervals import FakeIntervals

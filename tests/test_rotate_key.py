@@ -9,7 +9,7 @@ import pytest
 from cryptography.fernet import Fernet
 
 from cli import main
-from core import sync
+from core.sync import outbox as sync
 from storage.crypto import Cipher, DecryptionError
 from storage.db import database, open_database
 from storage.migrate import migrate

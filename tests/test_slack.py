@@ -29,13 +29,14 @@ from bot.slack import (
     send,
     web_client,
 )
-from core import athletes, workouts
+from core.access import athletes
 from core.clock import today_in
 from core.config import load_settings
-from core.conversation import Coach, Limits
-from core.intervals import IntervalsPool
-from core.llm import GeminiModel
+from core.conversation.turn import Coach, Limits
 from core.messages import Button, Reply
+from core.model.llm import GeminiModel
+from core.planning import workouts
+from core.sync.intervals import IntervalsPool
 from storage.models import ChatIdentity, ConversationTurn, PlannedWorkout, WeeklyTrainingPlan
 from tests.fakes.gemini import FakeGemini, call, delay, json_reply, text
 from tests.fakes.intervals import FakeIntervals

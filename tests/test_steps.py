@@ -8,11 +8,13 @@ from typing import Any
 import pytest
 from peewee import Database
 
-from core import context, pull, steps, workouts
+from core.conversation import context
 from core.errors import ValidationError
 from core.fields import WorkoutStep
-from core.intervals import IntervalsPool
-from core.workout_text import outline, render
+from core.planning import steps, workouts
+from core.sync import pull
+from core.sync.intervals import IntervalsPool
+from core.sync.workout_text import outline, render
 from storage.models import PlannedWorkout
 from tests.fakes.intervals import FakeIntervals
 from tests.helpers.athletes import make_athlete

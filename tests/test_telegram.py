@@ -11,11 +11,12 @@ from peewee import Database
 from telegram.ext import ExtBot
 
 from bot import telegram
-from core import actions, plans, workouts
-from core.access import Access
-from core.conversation import Coach
-from core.intervals import IntervalsPool
+from core import actions
+from core.access.admission import Access
+from core.conversation.turn import Coach
 from core.messages import Button, Reply
+from core.planning import plans, workouts
+from core.sync.intervals import IntervalsPool
 from storage.models import Athlete, PendingAction, PlannedWorkout, WeeklyTrainingPlan
 from tests.fakes.gemini import FakeGemini, call, delay, json_reply, text
 from tests.fakes.intervals import FakeIntervals
@@ -43,7 +44,7 @@ async def app(coach: Coach, fake_telegram: FakeTelegram) -> AsyncIterator[Any]:
 
 async def linked(fake_intervals: FakeIntervals, chat: int = CHAT) -> int:
     """An athlete behind a Telegram chat, linked to the fake Intervals.icu."""
-    from core import athletes
+    from core.access import athletes
 
     athlete = await athletes.identify("telegram", str(chat), str(chat), name="Ann")
     fake_intervals.add_athlete("i1001", "key-a-0123456789")

@@ -18,10 +18,10 @@ import pytest
 from pydantic import BaseModel, Field
 from pydantic.fields import FieldInfo
 
+from core.conversation.tools import TOOLS
+from core.conversation.tools.base import Tool, ToolContext
+from core.conversation.tools.schema import parameters_schema
 from core.fields import Input
-from core.tools import TOOLS
-from core.tools.base import Tool, ToolContext
-from core.tools.schema import parameters_schema
 from tests.fakes.gemini_schema import FUNCTION_NAME, PARAMETER_NAME, declaration_problems
 
 _TYPES: dict[Any, dict[str, str]] = {

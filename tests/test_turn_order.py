@@ -8,12 +8,12 @@ from typing import Any
 from peewee import Database
 
 from bot.turns import redis_turns
-from core.access import Access
-from core.budgets import Budgets
-from core.conversation import Coach
-from core.intervals import IntervalsPool
-from core.llm import GeminiModel
+from core.access.admission import Access
+from core.access.budgets import Budgets
+from core.conversation.turn import Coach
 from core.messages import Incoming
+from core.model.llm import GeminiModel
+from core.sync.intervals import IntervalsPool
 from tests.fakes.gemini import FakeGemini, delay, responder, text
 
 

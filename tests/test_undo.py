@@ -5,9 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from core import availability, blackouts, workouts
-from core.conversation import Coach
-from core.intervals import IntervalsPool
+from core.conversation.turn import Coach
+from core.planning import availability, blackouts, workouts
+from core.sync.intervals import IntervalsPool
 from storage.models import ChangeLog, PlannedWorkout, TrainingAvailability, WeeklyTrainingPlan, utcnow
 from tests.fakes.gemini import FakeGemini, call, json_reply, text
 from tests.fakes.intervals import FakeIntervals

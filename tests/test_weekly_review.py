@@ -7,11 +7,12 @@ from typing import Any
 
 from peewee import Database
 
-from core import athletes, weekly_review
-from core.conversation import Coach
-from core.intervals import IntervalsPool
-from core.llm import GeminiModel
+from core.access import athletes
+from core.coaching import weekly_review
+from core.conversation.turn import Coach
 from core.messages import Incoming, Reply
+from core.model.llm import GeminiModel
+from core.sync.intervals import IntervalsPool
 from jobs import tasks
 from storage import db as storage_db
 from storage.models import (

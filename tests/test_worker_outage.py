@@ -18,9 +18,11 @@ from arq.worker import Worker
 from peewee import Database
 
 from bot import notifier
-from core import athletes, notices, workouts
+from core.access import athletes
+from core.coaching import notices
 from core.config import load_settings
-from core.intervals import IntervalsPool
+from core.planning import workouts
+from core.sync.intervals import IntervalsPool
 from jobs import tasks, worker
 from storage import db as storage_db
 from storage.models import Athlete, PlannedWorkout

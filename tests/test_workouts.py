@@ -8,9 +8,10 @@ import json
 import pytest
 from peewee import Database
 
-from core import sync, workouts
 from core.errors import Conflict, NotFound, ValidationError
-from core.intervals import IntervalsPool
+from core.planning import workouts
+from core.sync import outbox as sync
+from core.sync.intervals import IntervalsPool
 from storage.models import PlannedWorkout, SyncQueue
 from tests.fakes.intervals import FakeIntervals
 from tests.helpers.athletes import make_athlete
@@ -203,8 +204,8 @@ async def test_malformed_update_changes_nothing(
 async def test_availability_conflict_suggests_and_can_be_overridden(
     db: Database, fake_intervals: FakeIntervals, pool: IntervalsPool
 ) -> None:
-    from core import availability
     from core.clock import day_of_week
+    from core.planning import availability
 
     athlete = await make_athlete("jo", fake_intervals, key=KEY)
     day = dt.date.fromisoformat(TOMORROW)
@@ -277,8 +278,10 @@ async def test_a_days_workouts_read_morning_afternoon_evening_then_any_time_ever
 ) -> None:
     from zoneinfo import ZoneInfo
 
-    from core import context, notices, plans, previews
+    from core.coaching import notices
+    from core.conversation import context
     from core.fields import WorkoutDraft
+    from core.planning import plans, previews
     from storage.models import Push
 
     athlete = await make_athlete("ann", fake_intervals, key=KEY)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from core import athletes
+from core.access import athletes
 from tests.fakes.intervals import FakeIntervals
 
 

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from bot import telegram
-from core.conversation import Coach
+from core.conversation.turn import Coach
 from tests.fakes.telegram import FakeTelegram
 
 
