@@ -64,4 +64,4 @@ def test_only_the_one_clock_reads_the_system_clock() -> None:
             text = path.read_text()
             readers += [f"{path.relative_to(ROOT)}: {call}" for call in SYSTEM_CLOCK if call in text]
     # Retry-After as an HTTP date is a wait against the server's wall clock, not a date we reason about.
-    assert readers == ["core/intervals.py: datetime.now("], readers
+    assert readers == ["core/sync/intervals.py: datetime.now("], readers
