@@ -26,6 +26,9 @@ _ENV_NAMES = {
 # Where cli.py lives: a checkout, or the folder an operator installed into.
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+# The newest stable Flash model on Google's models page (ai.google.dev/gemini-api/docs/models) when
+# gemini-2.5-flash was shut down (2026-06-17): the longest way to its own retirement.
+DEFAULT_GEMINI_MODEL = "gemini-3.8-flash"
 
 
 def coach_home() -> Path:
@@ -58,7 +61,7 @@ class Settings(BaseSettings):
     # The service allows about 10 requests a second per IP; stay under it.
     intervals_rate: Annotated[float, Field(gt=0, le=50)] = 8.0
     gemini_api_key: SecretStr | None = None
-    gemini_model: str = "gemini-2.5-flash"
+    gemini_model: str = DEFAULT_GEMINI_MODEL
     gemini_base_url: str | None = None
     gemini_timeout: Annotated[float, Field(gt=0, le=300)] = 30.0
     telegram_bot_token: SecretStr | None = None

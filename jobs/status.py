@@ -14,8 +14,10 @@ from typing import Any
 
 from arq.constants import default_queue_name, health_check_key_suffix
 
+from core import clock
 from core.config import Settings, coach_home, env_file, masked_url
 from core.errors import StartupError
+from core.model.lifecycle import retirement_warning
 from core.runtime import connect_storage, secrets_problem
 from core.sync.outbox import queue_summary
 from jobs.enqueue import QUEUE_DOWN, redis_settings
@@ -93,6 +95,13 @@ async def _redis_checks(settings: Settings) -> list[Check]:
     return [Check("redis", True, f"{masked_url(settings.redis_url)} answers"), worker]
 
 
+def _model_check(settings: Settings) -> Check:
+    # From Google's published shutdown dates only: status spends no call on the model.
+    warning = retirement_warning(settings.gemini_model, clock.now().date())
+    shut_down = warning is not None and "was shut down" in warning
+    return Check("gemini model", not shut_down, warning or settings.gemini_model)
+
+
 def _next_steps(settings: Settings) -> list[Check]:
     lines = []
     if settings.gemini_api_key is None:
@@ -114,6 +123,6 @@ def report(settings: Settings) -> list[Check]:
         *_settings_checks(settings),
         *_database_checks(settings),
         *asyncio.run(_redis_checks(settings)),
-        Check("gemini model", True, settings.gemini_model),
+        _model_check(settings),
         *_next_steps(settings),
     ]

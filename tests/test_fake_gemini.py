@@ -28,7 +28,7 @@ from tests.fakes.gemini import (
     text,
 )
 
-MODEL = "gemini-2.5-flash"
+MODEL = "gemini-3.8-flash"
 NO_AFC = types.AutomaticFunctionCallingConfig(disable=True)
 WEATHER = types.FunctionDeclaration(
     name="get_weather",

@@ -14,7 +14,7 @@ from core.fields import Input
 from core.model.llm import GeminiModel, ModelUnavailable
 from tests.fakes.gemini import FakeGemini, text
 
-MODEL = "gemini-2.5-flash"
+MODEL = "gemini-3.8-flash"
 PATH = f"/v1beta/models/{MODEL}:generateContent"
 AT = "* GenerateContentRequest.tools[0].function_declarations[0]"
 OBJECT: dict[str, Any] = {"type": "object", "properties": {"day": {"type": "string"}}}

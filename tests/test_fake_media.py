@@ -19,7 +19,7 @@ from tests.fakes.gemini import FakeGemini, text
 from tests.fakes.slack import FakeSlack
 from tests.fakes.telegram import FakeTelegram
 
-MODEL = "gemini-2.5-flash"
+MODEL = "gemini-3.8-flash"
 
 
 @pytest.fixture

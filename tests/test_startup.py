@@ -62,6 +62,12 @@ def cases(port: int) -> dict[str, Case]:
             "The database is not reachable at sqlite:////nonexistent-folder/coach.db (",
             "): check that its folder exists and is writable or set DATABASE_URL.",
         ),
+        "retired model": Case(
+            {"GEMINI_MODEL": "gemini-2.5-flash"},
+            "Gemini does not know GEMINI_MODEL=gemini-2.5-flash (404 NOT_FOUND; shut down or mistyped)",
+            ": set GEMINI_MODEL to a current model such as gemini-3.1-flash-lite, gemini-3.5-flash, "
+            "gemini-3.5-flash-lite, gemini-3.6-flash, gemini-3.7-flash, gemini-3.8-flash.",
+        ),
         "gemini key": Case(
             {"GEMINI_API_KEY": WRONG_GEMINI_KEY},
             "Gemini refused GEMINI_API_KEY (API key not valid. Please pass a valid API key.)",
@@ -92,11 +98,15 @@ def cases(port: int) -> dict[str, Case]:
 
 # Each process against each failure that applies to it. `coach chat` uses no Redis and no messenger.
 RUNS = [
-    *[("telegram", c) for c in ("redis", "database", "sqlite", "gemini key", "telegram token")],
+    *[
+        ("telegram", c)
+        for c in ("redis", "database", "sqlite", "gemini key", "retired model", "telegram token")
+    ],
     ("telegram", "malformed telegram token"),
     *[("slack", c) for c in ("redis", "database", "gemini key", "slack token", "slack app token")],
     *[("worker", c) for c in ("redis", "database", "gemini key", "telegram token", "slack token")],
-    *[("chat", c) for c in ("database", "sqlite", "gemini key")],
+    *[("chat", c) for c in ("database", "sqlite", "gemini key", "retired model")],
+    ("worker", "retired model"),
 ]
 
 

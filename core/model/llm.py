@@ -18,7 +18,10 @@ from google import genai
 from google.genai import errors as genai_errors
 from google.genai import types
 
+from core import clock
+from core.config import DEFAULT_GEMINI_MODEL
 from core.errors import CoachError, StartupError
+from core.model.lifecycle import retirement_warning
 
 logger = logging.getLogger(__name__)
 
@@ -111,7 +114,7 @@ class GeminiModel:
     """Gemini through google-genai's async client."""
 
     api_key: str
-    model: str = "gemini-2.5-flash"
+    model: str = DEFAULT_GEMINI_MODEL
     base_url: str | None = None
     timeout: float = 30.0
     _client: genai.Client = field(init=False, repr=False)
@@ -182,14 +185,35 @@ class GeminiModel:
         except ValueError:
             raise ModelUnavailable("The model returned a plan that is not valid JSON.") from None
 
-    async def check(self) -> None:
-        """Fetch the model's metadata (free, no tokens) to learn at start whether the key is accepted.
+    async def current_flash_models(self) -> list[str]:
+        """Names of the Flash models the key may call (``models.list``); empty when it can't list them."""
+        names = []
+        try:
+            async for info in await self._client.aio.models.list():
+                name = (info.name or "").removeprefix("models/")
+                if "flash" in name and "generateContent" in (info.supported_actions or []):
+                    names.append(name)
+        except _TRANSPORT_ERRORS:
+            return []
+        return sorted(names)
 
-        A refused key is a StartupError; an outage only a warning, since turns apologise and retry.
+    async def check(self) -> None:
+        """Fetch the model's metadata (free, no tokens) to learn at start whether the key and model are good.
+
+        A refused key or a model the API does not know (404: a retired or mistyped name) is a
+        StartupError; a model close to its announced shutdown a warning; an outage only a warning,
+        since turns apologise and retry.
         """
         try:
             await self._client.aio.models.get(model=self.model)
         except genai_errors.ClientError as exc:
+            if exc.code == 404:
+                names = await self.current_flash_models()
+                some = f" such as {', '.join(names[:6])}" if names else ""
+                raise StartupError(
+                    f"Gemini does not know GEMINI_MODEL={self.model} (404 {exc.status}; shut down or "
+                    f"mistyped): set GEMINI_MODEL to a current model{some}."
+                ) from None
             if exc.code not in (400, 401, 403):
                 logger.warning("model check: %s %s", exc.code, exc.status)
                 return
@@ -201,6 +225,10 @@ class GeminiModel:
             logger.warning(
                 "model check failed (%s); starting anyway", getattr(exc, "code", None) or type(exc).__name__
             )
+            return
+        warning = retirement_warning(self.model, clock.now().date())
+        if warning:
+            logger.warning("%s", warning)
 
     async def aclose(self) -> None:
         """Close the HTTP sessions."""

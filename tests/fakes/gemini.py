@@ -26,6 +26,22 @@ from tests.fakes.server import ThreadedServer
 
 _ROUTE = re.compile(r"^/(v1|v1beta)/models/([^/:]+):generateContent$")
 _MODEL = re.compile(r"^/(v1|v1beta)/models/([^/:]+)$")  # models.get
+_LIST = re.compile(r"^/(v1|v1beta)/models$")  # models.list
+# The stable models of ai.google.dev/gemini-api/docs/models at the time of writing (the 3.x Flash
+# family); models.list answers these.
+CURRENT_MODELS = (
+    "gemini-3.5-flash",
+    "gemini-3.6-flash",
+    "gemini-3.7-flash",
+    "gemini-3.8-flash",
+    "gemini-3.5-flash-lite",
+    "gemini-3.1-flash-lite",
+)
+# Shut down per ai.google.dev/gemini-api/docs/deprecations (gemini-2.5-flash on 2026-06-17, the 1.5
+# models on 2025-09-24). A retired name answers 404 NOT_FOUND on models.get and generateContent
+# alike, with the message callers report (e.g. google-gemini/deprecated-generative-ai-python#384:
+# "models/X is not found for API version v1beta, or is not supported for generateContent").
+RETIRED_MODELS = frozenset({"gemini-2.5-flash", "gemini-1.5-flash", "gemini-1.5-pro"})
 # What the real API adds to its "API key not valid" answer (an ErrorInfo and a LocalizedMessage).
 _BAD_KEY = "API key not valid. Please pass a valid API key."
 _BAD_KEY_DETAILS = [
@@ -234,13 +250,25 @@ class FakeGemini(ThreadedServer):
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         match = _ROUTE.match(request.path)
         about = _MODEL.match(request.path) if request.method == "GET" else None
-        if (request.method != "POST" or match is None) and about is None:
+        listing = request.method == "GET" and _LIST.match(request.path) is not None
+        if (request.method != "POST" or match is None) and about is None and not listing:
             return _error(404, "NOT_FOUND", f"Method not found: {request.method} {request.path}")
         key = request.headers.get("x-goog-api-key") or request.query.get("key")
         if not key:
             return _error(403, "PERMISSION_DENIED", "Method doesn't allow unregistered callers.")
         if key != self.api_key:
             return _error(400, "INVALID_ARGUMENT", _BAD_KEY, _BAD_KEY_DETAILS)
+        if listing:
+            return web.json_response({"models": [_model_info(name) for name in CURRENT_MODELS]})
+        named = (about or match).group(2)  # type: ignore[union-attr]
+        if named in RETIRED_MODELS:
+            return _error(
+                404,
+                "NOT_FOUND",
+                f"models/{named} is not found for API version v1beta, or is not supported for "
+                "generateContent. Call ListModels to see the list of available models and their "
+                "supported methods.",
+            )
         if about is not None:
             return web.json_response(_model_info(about.group(2)))
         assert match is not None
