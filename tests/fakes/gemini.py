@@ -39,8 +39,9 @@ CURRENT_MODELS = (
 )
 # Shut down per ai.google.dev/gemini-api/docs/deprecations (gemini-2.5-flash on 2026-06-17, the 1.5
 # models on 2025-09-24). A retired name answers 404 NOT_FOUND on models.get and generateContent
-# alike, with the message callers report (e.g. google-gemini/deprecated-generative-ai-python#384:
-# "models/X is not found for API version v1beta, or is not supported for generateContent").
+# alike, with the message callers of the real API report after a shutdown (openclaw/openclaw#14036
+# for gemini-1.5-flash, vercel/next.js#95049: "[404 Not Found] models/gemini-1.5-flash is not found
+# for API version v1beta, or is not supported for generateContent. Call ListModels ...").
 RETIRED_MODELS = frozenset({"gemini-2.5-flash", "gemini-1.5-flash", "gemini-1.5-pro"})
 # What the real API adds to its "API key not valid" answer (an ErrorInfo and a LocalizedMessage).
 _BAD_KEY = "API key not valid. Please pass a valid API key."
