@@ -71,6 +71,8 @@ class ScriptedModel:
         self.results.extend(tool_results(contents))
         return self.policy(contents)
 
-    async def generate_json(self, system: str, prompt: str, schema: dict[str, Any]) -> Structured:
+    async def generate_json(
+        self, system: str, prompt: str, schema: dict[str, Any], job: str = "plan"
+    ) -> Structured:
         """Plans are not benchmarked here."""
         raise ModelUnavailable("The benchmark model does not generate plans.")

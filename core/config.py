@@ -64,6 +64,8 @@ class Settings(BaseSettings):
     gemini_model: str = DEFAULT_GEMINI_MODEL
     gemini_base_url: str | None = None
     gemini_timeout: Annotated[float, Field(gt=0, le=300)] = 30.0
+    # A thinking level (minimal, low, medium, high) or a token budget for every call; unset: per job.
+    gemini_thinking: str | None = None
     telegram_bot_token: SecretStr | None = None
     telegram_api_base_url: str | None = None
     telegram_webhook_url: str | None = None
@@ -131,6 +133,16 @@ class Settings(BaseSettings):
         ):
             raise ValueError("must be an http:// or https:// address")
         return value
+
+    @field_validator("gemini_thinking")
+    @classmethod
+    def _thinking(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        value = value.strip().lower()
+        if value in ("minimal", "low", "medium", "high") or (value.isdigit() and int(value) <= 24_576):
+            return value
+        raise ValueError("must be minimal, low, medium, high or a token budget from 0 to 24576")
 
     @field_validator("log_level", "log_format", mode="before")
     @classmethod

@@ -122,6 +122,7 @@ def make_model(settings: Settings) -> GeminiModel | None:
         model=settings.gemini_model,
         base_url=settings.gemini_base_url,
         timeout=settings.gemini_timeout,
+        thinking=settings.gemini_thinking,
     )
 
 

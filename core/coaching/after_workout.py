@@ -176,7 +176,7 @@ def _claim(athlete_id: int, now: dt.datetime) -> tuple[int, list[Draft]]:
 
 async def _sentence(model: Model, athlete_id: int, numbers: str) -> str | None:
     try:
-        answer = await model.generate_json(SYSTEM, numbers, SENTENCE_SCHEMA)
+        answer = await model.generate_json(SYSTEM, numbers, SENTENCE_SCHEMA, job="sentence")
     except CoachError as exc:
         logger.warning("after-workout sentence: %s", exc.user_message)
         return None

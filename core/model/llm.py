@@ -22,6 +22,7 @@ from core import clock
 from core.config import DEFAULT_GEMINI_MODEL
 from core.errors import CoachError, StartupError
 from core.model.lifecycle import retirement_warning
+from core.model.thinking import Job, thinking_for
 
 logger = logging.getLogger(__name__)
 
@@ -86,7 +87,9 @@ class Model(Protocol):
         """One round trip with tool declarations."""
         ...
 
-    async def generate_json(self, system: str, prompt: str, schema: dict[str, Any]) -> Structured:
+    async def generate_json(
+        self, system: str, prompt: str, schema: dict[str, Any], job: Job = "plan"
+    ) -> Structured:
         """Structured output matching ``schema``."""
         ...
 
@@ -117,6 +120,7 @@ class GeminiModel:
     model: str = DEFAULT_GEMINI_MODEL
     base_url: str | None = None
     timeout: float = 30.0
+    thinking: str | None = None  # GEMINI_THINKING; None: each job's own (core.model.thinking)
     _client: genai.Client = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -148,6 +152,7 @@ class GeminiModel:
             system_instruction=system,
             tools=[types.Tool(function_declarations=[types.FunctionDeclaration(**t) for t in tools])],
             automatic_function_calling=types.AutomaticFunctionCallingConfig(disable=True),
+            thinking_config=thinking_for(self.model, "chat", self.thinking),
         )
         response = await self._call(contents, config)
         candidate = (response.candidates or [None])[0]
@@ -170,12 +175,15 @@ class GeminiModel:
             model_version=response.model_version or self.model,
         )
 
-    async def generate_json(self, system: str, prompt: str, schema: dict[str, Any]) -> Structured:
-        """Ask for JSON matching ``schema`` (structured output)."""
+    async def generate_json(
+        self, system: str, prompt: str, schema: dict[str, Any], job: Job = "plan"
+    ) -> Structured:
+        """Ask for JSON matching ``schema`` (structured output), thinking as much as ``job`` needs."""
         config = types.GenerateContentConfig(
             system_instruction=system,
             response_mime_type="application/json",
             response_json_schema=schema,
+            thinking_config=thinking_for(self.model, job, self.thinking),
         )
         response = await self._call([{"role": "user", "parts": [{"text": prompt}]}], config)
         usage = response.usage_metadata

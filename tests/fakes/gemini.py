@@ -215,6 +215,10 @@ class FakeGemini(ThreadedServer):
         """Text of request i's systemInstruction (parts joined by newlines; "" when absent)."""
         return "\n".join(_texts(wire_field(self._request(i), "systemInstruction"), only_text=True))
 
+    def generation_config(self, i: int = -1) -> dict[str, Any]:
+        """The generationConfig of request ``i`` (thinking, structured output...)."""
+        return dict(wire_field(self._request(i), "generationConfig") or {})
+
     def declared_tools(self, i: int = -1) -> list[str]:
         """Names of the function declarations in request i."""
         names = []
@@ -287,7 +291,7 @@ class FakeGemini(ThreadedServer):
         problems = request_problems(body)
         if problems:
             return _error(400, "INVALID_ARGUMENT", problems.message())
-        refused = _inline_problem(body)
+        refused = _inline_problem(body) or _thinking_problem(body)
         if refused is not None:
             return _error(400, "INVALID_ARGUMENT", refused)
         model = match.group(2)
@@ -387,6 +391,15 @@ def _inline_problem(body: dict[str, Any]) -> str | None:
         except ValueError:
             where = f"contents[{i}].parts[{j}].inline_data.data"
             return f"Invalid value at '{where}' (TYPE_BYTES), Base64 decoding failed"
+    return None
+
+
+def _thinking_problem(body: dict[str, Any]) -> str | None:
+    """ai.google.dev/gemini-api/docs/thinking: "You cannot use both thinking_level and the legacy
+    thinking_budget parameter in the same request. Doing so will return a 400 error." """
+    config = wire_field(wire_field(body, "generationConfig") or {}, "thinkingConfig") or {}
+    if wire_field(config, "thinkingLevel") is not None and wire_field(config, "thinkingBudget") is not None:
+        return "Unable to submit request because thinking_level and thinking_budget are both set."
     return None
 
 
