@@ -50,8 +50,8 @@ def cmd_init(settings: Settings, _: argparse.Namespace) -> int:
 
     if settings.encryption_key is not None:
         return 0
-    database_exists = sqlite_path(settings) is None or sqlite_path(settings).exists()  # type: ignore[union-attr]
-    if database_exists:
+    sqlite = sqlite_path(settings)
+    if sqlite is None or sqlite.exists():
         problem = secrets_problem(settings, connect_storage(settings, create=False))
         if problem:
             raise StartupError(problem)
@@ -249,11 +249,12 @@ def cmd_copy_db(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _database_url(text: str) -> str:
-    if not text.startswith(("sqlite:///", "postgres://", "postgresql://")):
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is no database URL: write sqlite:///path/to/file.db or postgresql://user:pass@host:5432/db"
-        )
-    return text
+    from core.config import database_url
+
+    try:
+        return database_url(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{text!r} is no database URL: it {exc}") from None
 
 
 def _copy_args(parser: argparse.ArgumentParser) -> None:

@@ -68,6 +68,5 @@ async def start_site(runner: web.AppRunner, host: str | None, port: int, setting
         await runner.cleanup()
         raise StartupError(
             f"Can't listen on port {port} ({os.strerror(exc.errno) if exc.errno else type(exc).__name__}): "
-            "stop what uses it "
-            f"or set {setting} to a free port."
+            f"stop what uses it or set {setting} to a free port."
         ) from None

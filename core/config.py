@@ -128,9 +128,8 @@ class Settings(BaseSettings):
     )
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
-        if value is not None and (
-            urlsplit(value).scheme not in ("http", "https") or not urlsplit(value).hostname
-        ):
+        parts = urlsplit(value or "")
+        if value is not None and (parts.scheme not in ("http", "https") or not parts.hostname):
             raise ValueError("must be an http:// or https:// address")
         return value
 

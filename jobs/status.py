@@ -17,7 +17,7 @@ from arq.constants import default_queue_name, health_check_key_suffix
 from core import clock
 from core.config import Settings, coach_home, env_file, masked_url
 from core.errors import StartupError
-from core.model.lifecycle import retirement_warning
+from core.model.lifecycle import is_shut_down, retirement_warning
 from core.runtime import connect_storage, secrets_problem
 from core.sync.outbox import queue_summary
 from jobs.enqueue import QUEUE_DOWN, redis_settings
@@ -97,9 +97,11 @@ async def _redis_checks(settings: Settings) -> list[Check]:
 
 def _model_check(settings: Settings) -> Check:
     # From Google's published shutdown dates only: status spends no call on the model.
-    warning = retirement_warning(settings.gemini_model, clock.now().date())
-    shut_down = warning is not None and "was shut down" in warning
-    return Check("gemini model", not shut_down, warning or settings.gemini_model)
+    today = clock.now().date()
+    warning = retirement_warning(settings.gemini_model, today)
+    return Check(
+        "gemini model", not is_shut_down(settings.gemini_model, today), warning or settings.gemini_model
+    )
 
 
 def _next_steps(settings: Settings) -> list[Check]:

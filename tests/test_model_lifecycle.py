@@ -55,3 +55,13 @@ async def test_a_model_near_its_shutdown_is_one_warning(
 def test_far_from_shutdown_says_nothing() -> None:
     assert lifecycle.retirement_warning("gemini-2.5-flash", dt.date(2026, 1, 1)) is None
     assert "was shut down" in (lifecycle.retirement_warning("gemini-2.5-flash", dt.date(2026, 6, 17)) or "")
+
+
+def test_status_marks_a_shut_down_model_as_a_problem(set_clock: object) -> None:
+    from core.config import load_settings
+    from jobs.status import _model_check
+
+    set_clock(dt.datetime(2026, 7, 1, tzinfo=dt.UTC))  # type: ignore[operator]
+    check = _model_check(load_settings(gemini_model="gemini-2.5-flash"))
+    assert not check.ok and check.says.startswith("GEMINI_MODEL=gemini-2.5-flash was shut down on 2026-06-17")
+    assert _model_check(load_settings()).ok

@@ -19,13 +19,19 @@ SHUTDOWNS: dict[str, tuple[dt.date, str]] = {
 }
 
 
+def is_shut_down(model: str, today: dt.date) -> bool:
+    """Whether Google's announced shutdown date for ``model`` has come."""
+    known = SHUTDOWNS.get(model.removeprefix("models/"))
+    return known is not None and today >= known[0]
+
+
 def retirement_warning(model: str, today: dt.date) -> str | None:
     """One line when ``model`` is shut down or will be within WARN_BEFORE; None otherwise."""
     known = SHUTDOWNS.get(model.removeprefix("models/"))
     if known is None:
         return None
     day, replacement = known
-    if today >= day:
+    if is_shut_down(model, today):
         return f"GEMINI_MODEL={model} was shut down on {day:%Y-%m-%d}; set GEMINI_MODEL to a current model."
     if day - today <= WARN_BEFORE:
         return (
